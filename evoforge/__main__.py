@@ -1,0 +1,5 @@
+import sys
+
+from evoforge.cli import main
+
+sys.exit(main())

@@ -1,0 +1,63 @@
+"""Plain-text renderings of the study views."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _num(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4f}" if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)
+
+
+def format_status(view: dict[str, Any]) -> str:
+    counts = ", ".join(f"{n} {state}" for state, n in view["trials"].items() if n)
+    lines = [
+        f"study       {view['study']}  (task {view['task']}, objective "
+        f"{', '.join(f'{k} {v}' for k, v in view['objective'].items())})",
+        f"trials      {counts or 'none'}  (budget {view['budget']['trials']})",
+        f"generation  {_num(view['generation'])}",
+    ]
+    champ = view["champion"]
+    if champ:
+        m = champ["metrics"]
+        lines.append(f"champion    trial #{champ['trial']}  design {champ['design']}")
+        shown = ["val_accuracy", "test_accuracy", "val_loss", "params", "flops", "latency_ms", "train_time_s"]
+        lines.append("            " + "  ".join(f"{k} {_num(m[k])}" for k in shown if k in m))
+    return "\n".join(lines)
+
+
+def format_lineage(view: dict[str, Any]) -> str:
+    if not view["generations"]:
+        return f"study {view['study']}: no champion yet"
+    lines = [f"Lineage of study {view['study']}: {len(view['generations'])} generations"]
+    for g in view["generations"]:
+        lines.append("")
+        lines.append(
+            f"generation {g['generation']}: trial #{g['trial']}  design {g['design']}  "
+            f"score {g['score']:.4f}  test_accuracy {_num(g['test_accuracy'])}"
+        )
+        lines.append(f"  why: {g['reason']}")
+        path = " -> ".join(f"#{a['trial']}" + (f" {a['operator']}" if a["operator"] else "") for a in g["ancestry"])
+        lines.append(f"  ancestry: {path}")
+        for change in g["changes"]:
+            lines.append(f"  changed: {change}")
+    return "\n".join(lines)
+
+
+def format_trials(rows: list[dict[str, Any]]) -> str:
+    header = f"{'#':>5}  {'state':<10} {'design':<16}  {'val_acc':>7}  {'params':>9}  {'time_s':>6}  operator / note"
+    lines = [header]
+    for r in rows:
+        m = r["metrics"]
+        note = r["operator"] or r["rationale"]
+        if r["error"]:
+            note = f"{note}: {r['error'].strip().splitlines()[-1][:80]}"
+        lines.append(
+            f"{r['trial']:>5}  {r['state']:<10} {r['design']:<16}  {_num(m.get('val_accuracy')):>7}  "
+            f"{_num(m.get('params')):>9}  {_num(m.get('train_time_s')):>6}  {note}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from evoforge._errors import EvoforgeError
+
+DEFAULT_STORAGE = "sqlite:///evoforge.db"
+
+
+def _read_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--storage", default=DEFAULT_STORAGE, help=f"SQLAlchemy URL (default {DEFAULT_STORAGE})")
+    p.add_argument("--study", default=None, help="study name (optional when the store holds one study)")
+    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+
+def _run_args(p: argparse.ArgumentParser, storage: str) -> None:
+    p.add_argument("--storage", default=storage, help=f"SQLAlchemy URL (default {storage})")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes (default: the machine's cores; 0 runs trials in this process)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="evoforge", description="AI that designs improved versions of AI models.")
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run or resume the study a goal file describes")
+    run.add_argument("goal", help="goal file (YAML)")
+    _run_args(run, DEFAULT_STORAGE)
+    demo = sub.add_parser("demo", help="evolve a digits classifier from a weak start (a few minutes on 2 cores)")
+    _run_args(demo, "sqlite:///evoforge-demo.db")
+    demo.add_argument("--trials", type=int, default=60)
+    for name, text in (
+        ("status", "where a study stands"),
+        ("lineage", "generations and what changed"),
+        ("trials", "every trial of a study"),
+    ):
+        _read_args(sub.add_parser(name, help=text))
+    sub.choices["trials"].add_argument("--state", default=None, help="only trials in this state")
+    export = sub.add_parser("export", help="write the champion as standalone PyTorch source, weights and a card")
+    _read_args(export)
+    export.add_argument("--out", required=True, help="output folder")
+    return p
+
+
+def _print(data: Any, as_json: bool, text: str) -> None:
+    print(json.dumps(data, indent=2, default=str) if as_json else text)
+
+
+def _cmd_run(args: argparse.Namespace, goal: Any) -> int:
+    from evoforge.cli._format import format_lineage, format_status
+    from evoforge.storage import Store
+    from evoforge.study import run_study
+    from evoforge.study._views import find_study, lineage_view, status_view
+
+    report = run_study(goal, args.storage, args.workers, quiet=args.quiet)
+    store = Store(args.storage)
+    study = find_study(store, report.study)
+    print(f"stopped: {report.stopped_because}")
+    print(format_lineage(lineage_view(store, study)))
+    print()
+    print(format_status(status_view(store, study)))
+    return 0
+
+
+def _cmd_read(args: argparse.Namespace) -> int:
+    from evoforge.cli._format import format_lineage, format_status, format_trials
+    from evoforge.export import export_champion
+    from evoforge.storage import Store
+    from evoforge.study._views import find_study, lineage_view, status_view, trial_row
+
+    store = Store(args.storage)
+    study = find_study(store, args.study)
+    if args.command == "status":
+        view = status_view(store, study)
+        _print(view, args.json, format_status(view))
+    elif args.command == "lineage":
+        view = lineage_view(store, study)
+        _print(view, args.json, format_lineage(view))
+    elif args.command == "trials":
+        rows = [trial_row(t) for t in store.trials(study.id, states=[args.state] if args.state else None)]
+        _print(rows, args.json, format_trials(rows))
+    else:
+        paths = export_champion(store, study, args.out)
+        _print([str(p) for p in paths], args.json, "\n".join(f"wrote {p}" for p in paths))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            from evoforge.goal import load_goal
+
+            return _cmd_run(args, load_goal(args.goal))
+        if args.command == "demo":
+            from evoforge.cli._demo import demo_goal
+            from evoforge.goal import goal_from_dict
+
+            return _cmd_run(args, goal_from_dict(demo_goal(args.trials), "demo"))
+        return _cmd_read(args)
+    except EvoforgeError as exc:
+        print(f"evoforge: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nevoforge: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130

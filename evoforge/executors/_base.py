@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Job:
+    """A call to run somewhere: ``fn`` is ``"module:function"``, called as ``fn(payload)``.
+
+    ``key`` identifies the job to its submitter (evoforge uses the trial number); ``timeout_s`` is the wall-clock
+    limit of the call once it has started.
+    """
+
+    key: int
+    fn: str
+    payload: Any
+    timeout_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a job ended: its return value, or why it did not return (a traceback, a crash, a timeout)."""
+
+    key: int
+    ok: bool
+    value: Any = None
+    error: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+
+
+class Executor(ABC):
+    """Decides where jobs run; knows nothing of studies or search.
+
+    Contract: at most ``capacity`` jobs run at once and ``submit`` raises ``RuntimeError`` past it; every submitted
+    job yields exactly one ``Outcome`` from ``wait``; a job that raises, crashes its worker or passes its timeout
+    yields ``ok=False`` with the reason, and the executor stays usable. Not thread-safe: one caller drives it.
+    """
+
+    capacity: int
+
+    @abstractmethod
+    def submit(self, job: Job) -> None:
+        """Start ``job``; returns at once."""
+
+    @abstractmethod
+    def wait(self, timeout: float | None = None) -> list[Outcome]:
+        """Outcomes of jobs that ended, waiting up to ``timeout`` seconds for at least one."""
+
+    @property
+    @abstractmethod
+    def running(self) -> int:
+        """Jobs submitted whose outcome has not been returned yet."""
+
+    def shutdown(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
+        """Stop workers and release resources; jobs still running are abandoned."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+
+@cache
+def resolve(fn: str) -> Callable[[Any], Any]:
+    module, _, name = fn.partition(":")
+    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import time
+import traceback
+
+from evoforge.executors._base import Executor, Job, Outcome, resolve
+
+
+class InlineExecutor(Executor):
+    """Runs each job in the calling process when ``wait`` is called: no isolation and no timeouts.
+
+    For tabular tasks, debugging and measuring the coordinator's own overhead; use the local pool for training.
+    """
+
+    def __init__(self, capacity: int = 1) -> None:
+        self.capacity = capacity
+        self._queue: list[Job] = []
+
+    def submit(self, job: Job) -> None:
+        if len(self._queue) >= self.capacity:
+            raise RuntimeError("executor is full")
+        self._queue.append(job)
+
+    @property
+    def running(self) -> int:
+        return len(self._queue)
+
+    def wait(self, timeout: float | None = None) -> list[Outcome]:
+        out = []
+        for job in self._queue:
+            start = time.time()
+            try:
+                value = resolve(job.fn)(job.payload)
+                out.append(Outcome(job.key, True, value, None, start, time.time()))
+            except Exception:
+                out.append(Outcome(job.key, False, None, traceback.format_exc(), start, time.time()))
+        self._queue.clear()
+        return out

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from evoforge._errors import EvoforgeError
+from evoforge.export._source import model_source
+from evoforge.goal import goal_from_json
+from evoforge.storage import Store, StudyRecord
+from evoforge.study._views import lineage_view
+
+
+def _write_all(out: Path, files: dict[str, bytes]) -> None:
+    # Write every file to a scratch folder first, then move each into place: an interrupted export leaves the
+    # previous export or the new one, never a truncated file.
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out, prefix=".export-") as scratch:
+        for name, data in files.items():
+            (Path(scratch) / name).write_bytes(data)
+        for name in files:
+            os.replace(Path(scratch) / name, out / name)
+
+
+def export_champion(store: Store, study: StudyRecord, out: str | Path) -> list[Path]:
+    """Write the champion as ``model.py`` + ``weights.safetensors`` (trained tasks) and ``card.json``."""
+    from evoforge.study._setup import prepare
+
+    goal = goal_from_json(study.goal_json)
+    gens = store.generations(study.id)
+    if not gens:
+        raise EvoforgeError(f"study {study.name!r} has no champion yet: nothing to export")
+    champ = gens[-1]
+    trial = next(t for t in store.trials(study.id, states=("complete",)) if t.number == champ.trial_number)
+    setup = prepare(goal)
+    card: dict[str, Any] = {
+        "study": study.name,
+        "generation": champ.number,
+        "trial": champ.trial_number,
+        "design": {"hash": champ.design.hash, "space": champ.design.space, "genes": champ.design.genes},
+        "task": goal.task,
+        "metrics": {**trial.metrics, "test_accuracy": champ.test_accuracy},
+        "promotion": champ.reason,
+        "lineage": lineage_view(store, study)["generations"],
+        "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    files: dict[str, bytes] = {}
+    artifact = store.artifact(study.id, champ.trial_number)
+    if artifact is not None:
+        from evoforge.tasks import TrainedTask
+
+        assert isinstance(setup.task, TrainedTask)
+        title = (
+            f"evoforge champion of study {study.name!r}: generation {champ.number}, trial #{trial.number}, "
+            f"design {champ.design.hash}; test accuracy {champ.test_accuracy:.4f}."
+        )
+        files["model.py"] = model_source(champ.design.genes, setup.task.splits.input_spec(), title).encode()
+        files["weights.safetensors"] = artifact
+        card["files"] = ["model.py", "weights.safetensors", "card.json"]
+    else:
+        card["files"] = ["card.json"]
+        card["note"] = "tabular task: the design is a table entry; there are no trained weights to export"
+    files["card.json"] = (json.dumps(card, indent=2, default=str) + "\n").encode()
+    _write_all(Path(out), files)
+    return [Path(out) / name for name in files]

@@ -1,0 +1,60 @@
+"""Writing a trained macro-space network as a standalone PyTorch source file (torch and safetensors only)."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from evoforge.spaces import InputSpec, network_specs
+from evoforge.spaces import _macro_layers as layers
+
+
+def _layer_line(kind: str, args: tuple[Any, ...], shape: tuple[int, ...]) -> str:
+    return f"        {kind}({', '.join(repr(a) for a in args)}),  # -> (N, {', '.join(map(str, shape))})"
+
+
+def model_source(genes: dict[str, Any], inp: InputSpec, title: str) -> str:
+    """Python source defining ``build_model()`` and ``load(weights_path)`` for this design."""
+    features, head = network_specs(genes, inp)
+    library = inspect.getsource(layers)
+    body = library.split("from torch import nn\n", 1)[1]  # the layers, without the module's own imports
+    lines = [
+        f'"""{title}',
+        "",
+        "Standalone: needs only torch and safetensors. Input: raw (unnormalized) float32 tensors of shape",
+        f"(N, {', '.join(map(str, inp.shape))}); output: (N, {inp.classes}) class logits.",
+        "",
+        "    model = load('weights.safetensors')",
+        "    predictions = model(x).argmax(dim=1)",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "import math",
+        "",
+        "import torch",
+        "from torch import nn",
+        body.rstrip(),
+        "",
+        "",
+        "def build_model() -> Network:",
+        f"    normalize = Normalize({list(inp.mean)!r}, {list(inp.std)!r}, {inp.stats_shape()!r})",
+        "    features = [",
+        *[_layer_line(s.kind, s.args, s.out_shape) for s in features],
+        "    ]",
+        "    head = [",
+        *[_layer_line(s.kind, s.args, s.out_shape) for s in head],
+        "    ]",
+        "    return Network(normalize, features, head)",
+        "",
+        "",
+        "def load(weights_path: str) -> Network:",
+        '    """The trained model, in eval mode."""',
+        "    from safetensors.torch import load_file",
+        "",
+        "    model = build_model()",
+        "    model.load_state_dict(load_file(weights_path))",
+        "    return model.eval()",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import random
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from evoforge.design import Design
+from evoforge.spaces import Space
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A design to try, the trial numbers it came from, the operator applied and a one-line rationale."""
+
+    design: Design
+    parents: tuple[int, ...]
+    operator: str | None
+    rationale: str
+
+
+class Proposer(ABC):
+    """Decides what to try next. It never trains anything.
+
+    Contract: ``ask(number)`` proposes trial ``number`` and is deterministic given the proposer's seed, ``number``
+    and what it was told before; ``tell`` gives it a finished trial's design and score (higher is better, None when
+    the trial failed or broke a constraint). Replaying ``tell`` over a study's finished trials in the order they
+    finished rebuilds the proposer's state, so a resumed study behaves like one that never stopped.
+    """
+
+    name: str
+
+    def __init__(self, space: Space, seed: int, start_from: Design | None = None) -> None:
+        self.space = space
+        self.seed = seed
+        self.start_from = start_from
+
+    def rng(self, number: int) -> random.Random:
+        return random.Random(f"{self.seed}:{number}")
+
+    @abstractmethod
+    def ask(self, number: int) -> Proposal:
+        """The design for trial ``number``."""
+
+    def tell(self, number: int, design: Design, score: float | None) -> None:  # noqa: B027 - optional
+        """Learn from a finished trial; ignored by proposers that keep no state."""
+
+    def _start(self, number: int) -> Proposal | None:
+        if self.start_from is not None and number == 0:
+            return Proposal(self.start_from, (), None, "the goal's starting design")
+        return None

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import random
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from evoforge.design import Design
+
+Genes = dict[str, Any]
+# An operator takes a copy of the parent's genes and the space, and returns the child's genes and a one-line
+# rationale, or None when it does not apply to this parent (e.g. ``remove_block`` on a network with no blocks).
+OperatorFn = Callable[[Genes, random.Random, "Space"], "tuple[Genes, str] | None"]
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """A child design, the named operator that made it, and why."""
+
+    design: Design
+    operator: str
+    rationale: str
+
+
+class Space(ABC):
+    """A set of designs: how to sample one, how to change one, and whether one is valid.
+
+    Contract: ``sample`` and ``mutate`` return only designs that ``validate`` accepts; both are deterministic
+    given the ``random.Random`` passed in; neither trains anything.
+    """
+
+    name: str
+    operators: Mapping[str, OperatorFn]
+
+    @abstractmethod
+    def sample(self, rng: random.Random) -> Design:
+        """A design drawn at random from the space."""
+
+    @abstractmethod
+    def validate(self, design: Design) -> None:
+        """Raise ``ValueError`` naming the problem when ``design`` is not in this space."""
+
+    def static_metrics(self, design: Design) -> dict[str, float]:
+        """Metrics known before any training (e.g. ``params``); empty by default."""
+        return {}
+
+    def smallest(self) -> Design | None:
+        """The design with the lowest static metrics, for telling whether a constraint can be met at all."""
+        return None
+
+    def mutate(self, design: Design, rng: random.Random, operator: str | None = None) -> Mutation:
+        """Apply ``operator`` (or a random applicable one) to ``design``; the child differs from the parent."""
+        names = [operator] if operator else list(self.operators)
+        rng.shuffle(names)
+        for _ in range(50):
+            for name in names:
+                made = self.operators[name](design.genes, rng, self)
+                if made is None:
+                    continue
+                child = Design.make(self.name, made[0])
+                if child != design and self._is_valid(child):
+                    return Mutation(child, name, made[1])
+        raise ValueError(f"no operator in {names} could change design {design.hash}")
+
+    def _is_valid(self, design: Design) -> bool:
+        try:
+            self.validate(design)
+        except ValueError:
+            return False
+        return True

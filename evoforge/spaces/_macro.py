@@ -1,0 +1,228 @@
+from __future__ import annotations
+
+import math
+import random
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from evoforge.design import Design
+from evoforge.spaces._base import Space
+from evoforge.spaces._macro_build import InputSpec, build_network, network_specs
+from evoforge.spaces._macro_ops import OPERATORS
+
+BlockType = Literal["conv", "dsconv", "residual", "pool"]
+
+
+class MacroOptions(BaseModel):
+    """The goal's ``space:`` section for macro-architecture tasks: what the search may build."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    block_types: list[BlockType] = ["conv", "dsconv", "residual", "pool"]
+    max_blocks: int = Field(6, ge=0, le=32)
+    widths: list[int] = [8, 16, 24, 32, 48, 64, 96, 128]
+    kernels: list[int] = [3, 5]
+    max_hidden: int = Field(3, ge=0, le=8)
+    hidden_widths: list[int] = [16, 32, 64, 128, 256]
+    activations: list[Literal["relu", "gelu", "silu", "tanh", "leaky_relu"]] = [
+        "relu",
+        "gelu",
+        "silu",
+        "tanh",
+    ]
+    norms: list[Literal["none", "batch", "group"]] = ["none", "batch", "group"]
+    optimizers: list[Literal["sgd", "adamw"]] = ["sgd", "adamw"]
+    schedules: list[Literal["constant", "cosine", "onecycle"]] = ["constant", "cosine", "onecycle"]
+    augments: list[Literal["none", "shift", "noise"]] = ["none", "shift", "noise"]
+    batch_sizes: list[int] = [16, 32, 64, 128, 256]
+    lr: tuple[float, float] = (1e-4, 1.0)
+    epochs: tuple[int, int] = (2, 40)
+    weight_decay: tuple[float, float] = (0.0, 0.1)
+    max_dropout: float = Field(0.5, ge=0.0, lt=1.0)
+    max_label_smoothing: float = Field(0.2, ge=0.0, lt=1.0)
+
+    @model_validator(mode="after")
+    def _check(self) -> MacroOptions:
+        for name in (
+            "widths",
+            "kernels",
+            "hidden_widths",
+            "activations",
+            "norms",
+            "optimizers",
+            "schedules",
+            "augments",
+            "batch_sizes",
+        ):
+            if not getattr(self, name):
+                raise ValueError(f"{name}: must list at least one choice")
+        if any(k % 2 == 0 or k < 1 for k in self.kernels):
+            raise ValueError("kernels: each must be an odd positive integer")
+        if any(w < 1 for w in self.widths + self.hidden_widths + self.batch_sizes):
+            raise ValueError("widths, hidden_widths and batch_sizes must be positive")
+        for name in ("lr", "epochs", "weight_decay"):
+            low, high = getattr(self, name)
+            if not 0 <= low <= high or (name != "weight_decay" and low <= 0):
+                raise ValueError(f"{name}: expected [low, high] with 0 < low <= high")
+        return self
+
+
+class MacroSpace(Space):
+    """Feed-forward networks built from blocks, plus the recipe that trains them.
+
+    Genes: ``arch`` = {blocks: [{type, width, kernel} | {type: pool, op}], norm, activation, dropout, pooling,
+    hidden: [widths]} and ``recipe`` = {optimizer, lr, momentum, weight_decay, schedule, batch_size, epochs,
+    label_smoothing, augment}. Flat inputs get dense-only networks (no blocks).
+    """
+
+    name = "macro"
+    operators = OPERATORS
+
+    def __init__(self, inp: InputSpec, options: MacroOptions | None = None) -> None:
+        self.inp = inp
+        self.options = options or MacroOptions()
+        if not inp.is_image:
+            # A flat vector has no spatial structure for convolutions or pooling.
+            self.options = self.options.model_copy(update={"block_types": [], "max_blocks": 0})
+
+    # -- sampling ------------------------------------------------------------------------------------------------
+    def sample(self, rng: random.Random) -> Design:
+        for _ in range(1000):
+            design = Design.make(self.name, {"arch": self._sample_arch(rng), "recipe": self._sample_recipe(rng)})
+            if self._is_valid(design):
+                return design
+        raise ValueError("could not sample a valid design: the space options leave no room")
+
+    def random_block(self, rng: random.Random) -> dict[str, Any]:
+        kind = rng.choice(self.options.block_types)
+        if kind == "pool":
+            return {"type": "pool", "op": rng.choice(["max", "avg"])}
+        return {
+            "type": kind,
+            "width": rng.choice(self.options.widths),
+            "kernel": rng.choice(self.options.kernels),
+        }
+
+    def _sample_arch(self, rng: random.Random) -> dict[str, Any]:
+        o = self.options
+        n_blocks = rng.randint(0, min(4, o.max_blocks)) if o.block_types else 0
+        return {
+            "blocks": [self.random_block(rng) for _ in range(n_blocks)],
+            "norm": rng.choice(o.norms),
+            "activation": rng.choice(o.activations),
+            "dropout": rng.choice([d for d in (0.0, 0.1, 0.2, 0.3) if d <= o.max_dropout]),
+            "pooling": rng.choice(["flatten", "avg"]),
+            "hidden": [rng.choice(o.hidden_widths) for _ in range(rng.randint(0, min(2, o.max_hidden)))],
+        }
+
+    def _sample_recipe(self, rng: random.Random) -> dict[str, Any]:
+        o = self.options
+        optimizer = rng.choice(o.optimizers)
+        center = 0.05 if optimizer == "sgd" else 0.002  # typical good values; sample log-uniformly around them
+        lr = min(max(center * math.exp(rng.uniform(-2.0, 2.0)), o.lr[0]), o.lr[1])
+        return {
+            "optimizer": optimizer,
+            "lr": round_sig(lr),
+            "momentum": 0.9,
+            "weight_decay": min(max(rng.choice([0.0, 1e-4, 5e-4, 1e-3, 1e-2]), o.weight_decay[0]), o.weight_decay[1]),
+            "schedule": rng.choice(o.schedules),
+            "batch_size": rng.choice(o.batch_sizes),
+            "epochs": rng.randint(o.epochs[0], max(o.epochs[0], min(o.epochs[1], 20))),
+            "label_smoothing": rng.choice([s for s in (0.0, 0.05, 0.1) if s <= o.max_label_smoothing]),
+            "augment": rng.choice(o.augments),
+        }
+
+    # -- validity --------------------------------------------------------------------------------------------------
+    def validate(self, design: Design) -> None:
+        if design.space != self.name:
+            raise ValueError(f"design belongs to space {design.space!r}, not {self.name!r}")
+        genes = design.genes
+        try:
+            self._validate_arch(genes["arch"])
+            self._validate_recipe(genes["recipe"])
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"malformed macro design: missing or mistyped gene {exc}") from exc
+
+    def _validate_arch(self, arch: dict[str, Any]) -> None:
+        o = self.options
+        blocks = arch["blocks"]
+        if len(blocks) > o.max_blocks:
+            raise ValueError(f"arch.blocks: {len(blocks)} blocks, at most {o.max_blocks} allowed")
+        size = min(self.inp.shape[1:]) if self.inp.is_image else 0
+        for i, block in enumerate(blocks):
+            if block["type"] not in o.block_types:
+                raise ValueError(f"arch.blocks[{i}]: type {block['type']!r} not allowed here")
+            if block["type"] == "pool":
+                size //= 2
+                if size < 1 or block["op"] not in ("max", "avg"):
+                    raise ValueError(f"arch.blocks[{i}]: pooling below 1x1 or unknown op")
+            elif block["width"] not in o.widths or block["kernel"] not in o.kernels:
+                raise ValueError(f"arch.blocks[{i}]: width or kernel outside the space")
+        checks = {
+            "norm": arch["norm"] in o.norms,
+            "activation": arch["activation"] in o.activations,
+            "dropout": 0.0 <= arch["dropout"] <= o.max_dropout,
+            "pooling": arch["pooling"] in ("flatten", "avg"),
+            "hidden": len(arch["hidden"]) <= o.max_hidden and all(h in o.hidden_widths for h in arch["hidden"]),
+        }
+        _raise_first_failed("arch", checks)
+
+    def _validate_recipe(self, r: dict[str, Any]) -> None:
+        o = self.options
+        checks = {
+            "optimizer": r["optimizer"] in o.optimizers,
+            "lr": o.lr[0] <= r["lr"] <= o.lr[1],
+            "momentum": 0.0 <= r["momentum"] < 1.0,
+            "weight_decay": o.weight_decay[0] <= r["weight_decay"] <= o.weight_decay[1],
+            "schedule": r["schedule"] in o.schedules,
+            "batch_size": r["batch_size"] in o.batch_sizes,
+            "epochs": isinstance(r["epochs"], int) and o.epochs[0] <= r["epochs"] <= o.epochs[1],
+            "label_smoothing": 0.0 <= r["label_smoothing"] <= o.max_label_smoothing,
+            "augment": r["augment"] in o.augments
+            and (r["augment"] == "none" or self.inp.is_image or r["augment"] == "noise"),
+        }
+        _raise_first_failed("recipe", checks)
+
+    # -- measurements known before training -------------------------------------------------------------------
+    def static_metrics(self, design: Design) -> dict[str, float]:
+        """``params`` (count) and ``flops`` (forward pass, per sample), from the layer specifications."""
+        import torch
+        from torch.utils.flop_counter import FlopCounterMode
+
+        model = build_network(design.genes, self.inp).eval()
+        params = sum(p.numel() for p in model.parameters())
+        counter = FlopCounterMode(display=False)
+        with counter, torch.no_grad():
+            model(torch.zeros((1, *self.inp.shape)))
+        return {"params": float(params), "flops": float(counter.get_total_flops())}
+
+    def smallest(self) -> Design:
+        o = self.options
+        genes = {
+            "arch": {
+                "blocks": [],
+                "norm": o.norms[0],
+                "activation": o.activations[0],
+                "dropout": 0.0,
+                "pooling": "avg" if self.inp.is_image else "flatten",
+                "hidden": [],
+            },
+            "recipe": self._sample_recipe(random.Random(0)),
+        }
+        return Design.make(self.name, genes)
+
+    def describe_network(self, design: Design) -> list[str]:
+        features, head = network_specs(design.genes, self.inp)
+        return [f"{s.kind}{s.args} -> {s.out_shape}" for s in features + head]
+
+
+def _raise_first_failed(prefix: str, checks: dict[str, bool]) -> None:
+    for name, ok in checks.items():
+        if not ok:
+            raise ValueError(f"{prefix}.{name}: value outside the space")
+
+
+def round_sig(x: float, digits: int = 3) -> float:
+    """Round to a few significant digits so learning rates read well in diffs and lineage."""
+    return float(f"{x:.{digits}g}")

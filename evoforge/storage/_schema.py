@@ -1,0 +1,98 @@
+"""Tables of the store. Every change of a study is a row here; nothing about a study lives anywhere else."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+studies = Table(
+    "studies",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("goal_json", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+designs = Table(
+    "designs",
+    metadata,
+    Column("hash", String(32), primary_key=True),
+    Column("space", String(64), nullable=False),
+    Column("genes_json", Text, nullable=False),
+)
+
+trials = Table(
+    "trials",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("study_id", ForeignKey("studies.id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("design_hash", ForeignKey("designs.hash"), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("proposer", String(64), nullable=False),
+    Column("operator", String(64), nullable=True),
+    Column("rationale", Text, nullable=False),
+    Column("seed", Integer, nullable=False),
+    Column("metrics_json", Text, nullable=True),
+    Column("info_json", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", Float, nullable=False),
+    Column("started_at", Float, nullable=True),
+    Column("finished_at", Float, nullable=True),
+    UniqueConstraint("study_id", "number"),
+    Index("ix_trials_study_state", "study_id", "state"),
+)
+
+lineage = Table(
+    "lineage",
+    metadata,
+    Column("child_id", ForeignKey("trials.id"), primary_key=True),
+    Column("parent_id", ForeignKey("trials.id"), primary_key=True),
+)
+
+generations = Table(
+    "generations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("study_id", ForeignKey("studies.id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("trial_id", ForeignKey("trials.id"), nullable=False),
+    Column("score", Float, nullable=False),
+    Column("test_accuracy", Float, nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("study_id", "number"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("study_id", ForeignKey("studies.id"), nullable=False, index=True),
+    Column("ts", Float, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("trial_number", Integer, nullable=True),
+    Column("payload_json", Text, nullable=False),
+)
+
+artifacts = Table(
+    "artifacts",
+    metadata,
+    Column("trial_id", ForeignKey("trials.id"), primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+)

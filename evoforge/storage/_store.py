@@ -1,0 +1,384 @@
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, func, insert, select, update
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
+
+from evoforge._errors import StorageError
+from evoforge.design import Design
+from evoforge.storage import _schema as t
+from evoforge.storage._records import (
+    EventRecord,
+    GenerationRecord,
+    NewGeneration,
+    StudyRecord,
+    TrialRecord,
+)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")  # readers (status, lineage) never block the running study
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def open_engine(url: str) -> Engine:
+    """An engine for ``url`` with its tables created; raises ``StorageError`` with one line if it can't."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StorageError(f"--storage: not a database URL: {url!r}") from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        parent = Path(parsed.database).expanduser().resolve().parent
+        if not parent.is_dir():
+            raise StorageError(f"--storage: folder does not exist: {parent}")
+    try:
+        engine = create_engine(url)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        t.metadata.create_all(engine)
+    except (SQLAlchemyError, ImportError) as exc:
+        raise StorageError(f"--storage: cannot open {url}: {str(exc).splitlines()[0]}") from None
+    return engine
+
+
+class Store:
+    """The single source of truth of every study. It records and answers; it never decides.
+
+    Contract: each write is one transaction, so a process killed at any moment leaves either the whole change or
+    none of it. Records handed out are immutable values.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = open_engine(url)
+
+    # -- studies ---------------------------------------------------------------------------------------------------
+    def create_study(self, name: str, goal_json: str) -> StudyRecord:
+        now = time.time()
+        try:
+            with self.engine.begin() as c:
+                sid = c.execute(
+                    insert(t.studies).values(name=name, goal_json=goal_json, created_at=now)
+                ).inserted_primary_key[0]  # type: ignore[index]  # noqa: E501
+                self._event(c, sid, "study_created", None, {"name": name})
+        except IntegrityError:
+            raise StorageError(f"study {name!r} already exists") from None
+        return StudyRecord(sid, name, goal_json, now)
+
+    def get_study(self, name: str) -> StudyRecord | None:
+        with self.engine.connect() as c:
+            row = c.execute(select(t.studies).where(t.studies.c.name == name)).first()
+        return StudyRecord(row.id, row.name, row.goal_json, row.created_at) if row else None
+
+    def studies(self) -> list[StudyRecord]:
+        with self.engine.connect() as c:
+            rows = c.execute(select(t.studies).order_by(t.studies.c.id)).all()
+        return [StudyRecord(r.id, r.name, r.goal_json, r.created_at) for r in rows]
+
+    def update_goal(self, study_id: int, goal_json: str, changes: Sequence[str]) -> None:
+        with self.engine.begin() as c:
+            c.execute(update(t.studies).where(t.studies.c.id == study_id).values(goal_json=goal_json))
+            self._event(c, study_id, "goal_changed", None, {"changes": list(changes)})
+
+    # -- trials ----------------------------------------------------------------------------------------------------
+    def add_trial(
+        self,
+        study_id: int,
+        number: int,
+        design: Design,
+        *,
+        proposer: str,
+        operator: str | None,
+        rationale: str,
+        parents: Sequence[int],
+        seed: int,
+        state: str = "waiting",
+        error: str | None = None,
+        metrics: dict[str, float] | None = None,
+    ) -> TrialRecord:
+        """Record a proposal (with its design and lineage edges to the parent trial numbers)."""
+        now = time.time()
+        with self.engine.begin() as c:
+            if c.execute(select(t.designs.c.hash).where(t.designs.c.hash == design.hash)).first() is None:
+                c.execute(
+                    insert(t.designs).values(
+                        hash=design.hash,
+                        space=design.space,
+                        genes_json=json.dumps(design.genes, sort_keys=True),
+                    )
+                )
+            tid = c.execute(
+                insert(t.trials).values(
+                    study_id=study_id,
+                    number=number,
+                    design_hash=design.hash,
+                    state=state,
+                    proposer=proposer,
+                    operator=operator,
+                    rationale=rationale,
+                    seed=seed,
+                    error=error,
+                    attempts=0,
+                    created_at=now,
+                    metrics_json=json.dumps(metrics) if metrics else None,
+                    finished_at=now if state != "waiting" else None,
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
+            if parents:
+                ids = (
+                    c.execute(
+                        select(t.trials.c.id).where(t.trials.c.study_id == study_id, t.trials.c.number.in_(parents))
+                    )
+                    .scalars()
+                    .all()
+                )
+                c.execute(insert(t.lineage), [{"child_id": tid, "parent_id": p} for p in ids])
+            self._event(
+                c,
+                study_id,
+                "proposed",
+                number,
+                {
+                    "design": design.hash,
+                    "operator": operator,
+                    "parents": list(parents),
+                    "rationale": rationale,
+                },
+            )
+            if state != "waiting":
+                self._event(c, study_id, state, number, {"error": error})
+        return TrialRecord(
+            tid,
+            number,
+            state,
+            design,
+            proposer,
+            operator,
+            rationale,
+            seed,
+            tuple(parents),
+            metrics or {},
+            {},
+            error,
+            0,
+            now,
+        )
+
+    def mark_running(self, study_id: int, number: int) -> None:
+        with self.engine.begin() as c:
+            c.execute(
+                update(t.trials)
+                .where(t.trials.c.study_id == study_id, t.trials.c.number == number)
+                .values(state="running", started_at=time.time(), attempts=t.trials.c.attempts + 1)
+            )
+
+    def finish_trial(
+        self,
+        study_id: int,
+        number: int,
+        state: str,
+        *,
+        metrics: dict[str, float] | None = None,
+        info: dict[str, Any] | None = None,
+        error: str | None = None,
+        generation: NewGeneration | None = None,
+        artifact: bytes | None = None,
+    ) -> None:
+        """Record a trial's outcome, and the promotion it earned if any, in one transaction."""
+        now = time.time()
+        with self.engine.begin() as c:
+            tid = self._trial_id(c, study_id, number)
+            c.execute(
+                update(t.trials)
+                .where(t.trials.c.id == tid)
+                .values(
+                    state=state,
+                    finished_at=now,
+                    error=error,
+                    metrics_json=json.dumps(metrics) if metrics is not None else None,
+                    info_json=json.dumps(info) if info is not None else None,
+                )
+            )
+            self._event(c, study_id, state, number, {"metrics": metrics, "error": error})
+            if generation is not None:
+                c.execute(
+                    insert(t.generations).values(
+                        study_id=study_id,
+                        number=generation.number,
+                        trial_id=tid,
+                        score=generation.score,
+                        test_accuracy=generation.test_accuracy,
+                        reason=generation.reason,
+                        created_at=now,
+                    )
+                )
+                self._event(
+                    c,
+                    study_id,
+                    "promoted",
+                    number,
+                    {
+                        "generation": generation.number,
+                        "test_accuracy": generation.test_accuracy,
+                        "reason": generation.reason,
+                    },
+                )
+            if artifact is not None:
+                c.execute(insert(t.artifacts).values(trial_id=tid, data=artifact))
+
+    def requeue_inflight(self, study_id: int) -> list[TrialRecord]:
+        """Put trials left ``running`` by a stopped coordinator back to ``waiting``; returns all waiting trials."""
+        with self.engine.begin() as c:
+            stale = (
+                c.execute(
+                    select(t.trials.c.number).where(t.trials.c.study_id == study_id, t.trials.c.state == "running")
+                )
+                .scalars()
+                .all()
+            )
+            if stale:
+                c.execute(
+                    update(t.trials)
+                    .where(t.trials.c.study_id == study_id, t.trials.c.state == "running")
+                    .values(state="waiting", started_at=None)
+                )
+                self._event(c, study_id, "requeued", None, {"trials": list(stale)})
+        return self.trials(study_id, states=("waiting",))
+
+    def trials(self, study_id: int, states: Iterable[str] | None = None) -> list[TrialRecord]:
+        query = (
+            select(t.trials, t.designs.c.space, t.designs.c.genes_json)
+            .join(t.designs, t.designs.c.hash == t.trials.c.design_hash)
+            .where(t.trials.c.study_id == study_id)
+            .order_by(t.trials.c.number)
+        )
+        if states is not None:
+            query = query.where(t.trials.c.state.in_(list(states)))
+        with self.engine.connect() as c:
+            rows = c.execute(query).all()
+            parents = self._parents(c, study_id)
+        return [_trial(r, parents.get(r.id, ())) for r in rows]
+
+    def count_trials(self, study_id: int) -> dict[str, int]:
+        with self.engine.connect() as c:
+            rows = c.execute(
+                select(t.trials.c.state, func.count()).where(t.trials.c.study_id == study_id).group_by(t.trials.c.state)
+            ).all()
+        return {state: n for state, n in rows}
+
+    def next_number(self, study_id: int) -> int:
+        with self.engine.connect() as c:
+            top = c.execute(select(func.max(t.trials.c.number)).where(t.trials.c.study_id == study_id)).scalar()
+        return 0 if top is None else int(top) + 1
+
+    # -- generations, events, artifacts ----------------------------------------------------------------------------
+    def generations(self, study_id: int) -> list[GenerationRecord]:
+        query = (
+            select(
+                t.generations,
+                t.trials.c.number.label("trial_number"),
+                t.designs.c.space,
+                t.designs.c.genes_json,
+            )
+            .join(t.trials, t.trials.c.id == t.generations.c.trial_id)
+            .join(t.designs, t.designs.c.hash == t.trials.c.design_hash)
+            .where(t.generations.c.study_id == study_id)
+            .order_by(t.generations.c.number)
+        )
+        with self.engine.connect() as c:
+            rows = c.execute(query).all()
+        return [
+            GenerationRecord(
+                r.number,
+                r.trial_number,
+                Design.make(r.space, json.loads(r.genes_json)),
+                r.score,
+                r.test_accuracy,
+                r.reason,
+                r.created_at,
+            )
+            for r in rows
+        ]
+
+    def events(self, study_id: int, kind: str | None = None) -> list[EventRecord]:
+        query = select(t.events).where(t.events.c.study_id == study_id).order_by(t.events.c.id)
+        if kind is not None:
+            query = query.where(t.events.c.kind == kind)
+        with self.engine.connect() as c:
+            rows = c.execute(query).all()
+        return [EventRecord(r.id, r.ts, r.kind, r.trial_number, json.loads(r.payload_json)) for r in rows]
+
+    def log_event(self, study_id: int, kind: str, payload: dict[str, Any], trial_number: int | None = None) -> None:
+        with self.engine.begin() as c:
+            self._event(c, study_id, kind, trial_number, payload)
+
+    def artifact(self, study_id: int, number: int) -> bytes | None:
+        with self.engine.connect() as c:
+            tid = self._trial_id(c, study_id, number)
+            return c.execute(select(t.artifacts.c.data).where(t.artifacts.c.trial_id == tid)).scalar()
+
+    # -- internals -------------------------------------------------------------------------------------------------
+    @staticmethod
+    def _event(c: Connection, study_id: int, kind: str, number: int | None, payload: dict[str, Any]) -> None:
+        c.execute(
+            insert(t.events).values(
+                study_id=study_id,
+                ts=time.time(),
+                kind=kind,
+                trial_number=number,
+                payload_json=json.dumps(payload, default=str),
+            )
+        )
+
+    @staticmethod
+    def _trial_id(c: Connection, study_id: int, number: int) -> int:
+        tid = c.execute(
+            select(t.trials.c.id).where(t.trials.c.study_id == study_id, t.trials.c.number == number)
+        ).scalar()
+        if tid is None:
+            raise StorageError(f"trial {number} does not exist in this study")
+        return int(tid)
+
+    @staticmethod
+    def _parents(c: Connection, study_id: int) -> dict[int, tuple[int, ...]]:
+        parent = t.trials.alias("parent")
+        rows = c.execute(
+            select(t.lineage.c.child_id, parent.c.number)
+            .join(parent, parent.c.id == t.lineage.c.parent_id)
+            .where(parent.c.study_id == study_id)
+        ).all()
+        out: dict[int, list[int]] = {}
+        for child, number in rows:
+            out.setdefault(child, []).append(number)
+        return {k: tuple(sorted(v)) for k, v in out.items()}
+
+
+def _trial(r: Any, parents: tuple[int, ...]) -> TrialRecord:
+    return TrialRecord(
+        r.id,
+        r.number,
+        r.state,
+        Design.make(r.space, json.loads(r.genes_json)),
+        r.proposer,
+        r.operator,
+        r.rationale,
+        r.seed,
+        parents,
+        json.loads(r.metrics_json) if r.metrics_json else {},
+        json.loads(r.info_json) if r.info_json else {},
+        r.error,
+        r.attempts,
+        r.created_at,
+        r.started_at,
+        r.finished_at,
+    )

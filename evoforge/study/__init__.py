@@ -1,0 +1,17 @@
+"""Studies: the loop that proposes, evaluates, records and promotes, and resumes from the store."""
+
+from evoforge.study._loop import Coordinator, RunReport, open_study, run_study, trial_seed
+from evoforge.study._promotion import Champion, promotion_reason
+from evoforge.study._setup import Setup, prepare
+
+__all__ = [
+    "Champion",
+    "Coordinator",
+    "RunReport",
+    "Setup",
+    "open_study",
+    "prepare",
+    "promotion_reason",
+    "run_study",
+    "trial_seed",
+]

@@ -1,0 +1,248 @@
+"""The coordinator: asks the proposer, checks limits, hands trials to the executor, records what comes back and
+promotes champions. It holds no state that the store does not also hold."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections import deque
+from dataclasses import asdict, dataclass
+
+from evoforge._errors import EvoforgeError, GoalError
+from evoforge.executors import Executor, Job, Outcome
+from evoforge.goal import Goal, goal_from_json
+from evoforge.proposers import Proposer
+from evoforge.storage import NewGeneration, Store, StudyRecord, TrialRecord
+from evoforge.study._progress import Progress
+from evoforge.study._promotion import Champion, promotion_reason
+from evoforge.study._setup import Setup, prepare
+from evoforge.tasks import EvalSettings
+
+MAX_INFEASIBLE_IN_A_ROW = 500
+WORKER_FN = "evoforge.study._worker:run_trial"
+
+
+@dataclass(frozen=True)
+class RunReport:
+    study: str
+    stopped_because: str
+    trials: dict[str, int]
+    generation: int | None
+
+
+def trial_seed(search_seed: int, number: int) -> int:
+    return int.from_bytes(hashlib.sha256(f"{search_seed}:{number}".encode()).digest()[:4], "little")
+
+
+def open_study(store: Store, goal: Goal) -> StudyRecord:
+    """The study named by ``goal``: created, or resumed if the same goal (budget aside) made it before."""
+    record = store.get_study(goal.study)
+    if record is None:
+        return store.create_study(goal.study, goal.to_json())
+    old = goal_from_json(record.goal_json)
+    changed = [k for k in Goal.model_fields if k != "budget" and getattr(old, k) != getattr(goal, k)]
+    if changed:
+        raise GoalError(
+            f"study {goal.study!r} exists with a different goal (changed: {', '.join(changed)}); use another study name"
+        )
+    if old.budget != goal.budget:
+        store.update_goal(record.id, goal.to_json(), [f"budget: {old.budget} -> {goal.budget}"])
+    return record
+
+
+class Coordinator:
+    def __init__(self, setup: Setup, store: Store, study: StudyRecord, executor: Executor, workers: int) -> None:
+        self.setup, self.goal, self.store, self.study, self.executor = (
+            setup,
+            setup.goal,
+            store,
+            study,
+            executor,
+        )
+        threads = self.goal.evaluation.threads or max(1, (os.cpu_count() or 1) // max(workers, 1))
+        e = self.goal.evaluation
+        self.settings = EvalSettings(e.device, threads, e.latency_batch, latency_repeats=e.latency_repeats)
+        self.proposer: Proposer = setup.proposer()
+        self.pending: dict[int, TrialRecord] = {}
+        self.counts: dict[str, int] = {}
+        self.champion: Champion | None = None
+        self._recover()
+
+    # -- recovery: rebuild every piece of state from the store --------------------------------------------------------
+    def _recover(self) -> None:
+        trials = self.store.trials(self.study.id)
+        finished = sorted((t for t in trials if t.finished_at is not None), key=lambda t: (t.finished_at, t.number))
+        for t in finished:
+            self.proposer.tell(t.number, t.design, self.goal.score(t.metrics) if t.state == "complete" else None)
+        gens = self.store.generations(self.study.id)
+        if gens:
+            self.champion = Champion(gens[-1].number, gens[-1].trial_number, gens[-1].score)
+        self.next_number = max((t.number for t in trials), default=-1) + 1
+        self.counts = self.store.count_trials(self.study.id)
+        self.queue = deque(self.store.requeue_inflight(self.study.id))
+
+    @property
+    def charged(self) -> int:
+        """Trials that count against the budget: every trial except infeasible proposals."""
+        return sum(n for state, n in self.counts.items() if state != "infeasible")
+
+    @property
+    def done(self) -> int:
+        return sum(self.counts.get(s, 0) for s in ("complete", "failed", "pruned"))
+
+    # -- the loop ---------------------------------------------------------------------------------------------------
+    def run(self, progress: Progress) -> RunReport:
+        started = time.monotonic()
+        wall = self.goal.budget.wall_time_s
+        reason = "trial budget spent"
+        while True:
+            out_of_time = wall is not None and time.monotonic() - started > wall
+            if out_of_time:
+                reason = f"wall-time budget of {wall:g} s spent"
+            while self.executor.running < self.executor.capacity and not out_of_time:
+                trial = self._next_trial()
+                if trial is None:
+                    break
+                self._submit(trial)
+            if self.executor.running == 0:
+                break
+            for outcome in self.executor.wait(timeout=1.0):
+                self._record(outcome)
+            best = abs(self.champion.score) if self.champion else None
+            progress.update(self.done, self.executor.running, best, self.champion.generation if self.champion else None)
+        progress.update(
+            self.done,
+            0,
+            abs(self.champion.score) if self.champion else None,
+            self.champion.generation if self.champion else None,
+            force=True,
+        )
+        self.store.log_event(self.study.id, "run_stopped", {"reason": reason})
+        return RunReport(
+            self.study.name, reason, dict(self.counts), self.champion.generation if self.champion else None
+        )
+
+    def _next_trial(self) -> TrialRecord | None:
+        if self.queue:
+            return self.queue.popleft()
+        for _ in range(MAX_INFEASIBLE_IN_A_ROW):
+            if self.charged >= self.goal.budget.trials:
+                return None
+            trial = self._propose()
+            if trial.state == "waiting":
+                return trial
+        raise EvoforgeError(
+            f"the constraints rejected {MAX_INFEASIBLE_IN_A_ROW} proposals in a row; loosen them or narrow the space"
+        )
+
+    def _propose(self) -> TrialRecord:
+        number = self.next_number
+        self.next_number += 1
+        proposal = self.proposer.ask(number)
+        broken = self._static_violations(proposal.design)
+        state = "infeasible" if broken else "waiting"
+        trial = self.store.add_trial(
+            self.study.id,
+            number,
+            proposal.design,
+            proposer=self.proposer.name,
+            operator=proposal.operator,
+            rationale=proposal.rationale,
+            parents=proposal.parents,
+            seed=trial_seed(self.goal.search.seed, number),
+            state=state,
+            error="; ".join(broken) or None,
+        )
+        self.counts[state] = self.counts.get(state, 0) + 1
+        if broken:
+            self.proposer.tell(number, proposal.design, None)
+        return trial
+
+    def _static_violations(self, design: object) -> list[str]:
+        static = self.setup.space.static_metrics(design) if self.goal.constraints else {}  # type: ignore[arg-type]
+        return [
+            v for m, bound in self.goal.constraints.items() if m in static for v in [bound.violation(m, static[m])] if v
+        ]
+
+    def _submit(self, trial: TrialRecord) -> None:
+        payload = {
+            "task": self.goal.task,
+            "design": trial.design.to_json(),
+            "seed": trial.seed,
+            "settings": asdict(self.settings),
+        }
+        self.store.mark_running(self.study.id, trial.number)
+        self._move(trial.state, "running")
+        self.pending[trial.number] = trial
+        self.executor.submit(Job(trial.number, WORKER_FN, payload, self.goal.budget.trial_timeout_s))
+
+    def _move(self, old: str, new: str) -> None:
+        self.counts[old] = self.counts.get(old, 0) - 1
+        self.counts[new] = self.counts.get(new, 0) + 1
+
+    def _record(self, outcome: Outcome) -> None:
+        trial = self.pending.pop(outcome.key)
+        if not outcome.ok:
+            self.store.finish_trial(self.study.id, trial.number, "failed", error=outcome.error)
+            self._move("running", "failed")
+            self.proposer.tell(trial.number, trial.design, None)
+            return
+        metrics, info = outcome.value["metrics"], dict(outcome.value["info"])
+        broken = self.goal.violations(metrics)
+        if broken:
+            info["constraint_violations"] = broken
+        score = self.goal.score(metrics)
+        generation, artifact = self._maybe_promote(trial, score, outcome.value["artifact"])
+        self.store.finish_trial(
+            self.study.id,
+            trial.number,
+            "complete",
+            metrics=metrics,
+            info=info,
+            generation=generation,
+            artifact=artifact,
+        )
+        self._move("running", "complete")
+        self.proposer.tell(trial.number, trial.design, score)
+
+    def _maybe_promote(
+        self, trial: TrialRecord, score: float | None, artifact: bytes | None
+    ) -> tuple[NewGeneration | None, bytes | None]:
+        if score is None:
+            return None, None
+        metric = self.goal.objective[0]
+        reason = promotion_reason(self.champion, score, metric, self.goal.oversight.noise_margin)
+        if reason is None:
+            return None, None
+        number = 0 if self.champion is None else self.champion.generation + 1
+        # The held-out test split is read here, for a champion, and nowhere else.
+        test = self.setup.task.test_accuracy(trial.design, artifact)
+        self.champion = Champion(number, trial.number, score)
+        return NewGeneration(number, score, test, reason), artifact
+
+
+def run_study(
+    goal: Goal, storage: str = "sqlite:///evoforge.db", workers: int | None = None, quiet: bool = True
+) -> RunReport:
+    """Run (or resume) the study that ``goal`` describes until its budget is spent.
+
+    ``workers``: size of the local process pool (default: the machine's cores); 0 runs trials in this process.
+    Raises ``GoalError`` / ``StorageError`` before anything is written when the goal or storage is bad.
+    """
+    from evoforge.executors import InlineExecutor, LocalPool
+
+    setup = prepare(goal)
+    store = Store(storage)
+    study = open_study(store, goal)
+    workers = os.cpu_count() or 1 if workers is None else workers
+    executor: Executor = LocalPool(workers) if workers > 0 else InlineExecutor()
+    try:
+        coordinator = Coordinator(setup, store, study, executor, workers)
+        progress = Progress(goal.budget.trials, coordinator.done, quiet=quiet)
+        try:
+            return coordinator.run(progress)
+        finally:
+            progress.close()
+    finally:
+        executor.shutdown()

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return (
+        f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+        if seconds >= 3600
+        else f"{seconds // 60}:{seconds % 60:02d}"
+    )
+
+
+class Progress:
+    """One line on a terminal: trials done of the budget, best so far, generation, ETA. Silent when quiet."""
+
+    def __init__(self, total: int, done: int = 0, quiet: bool = False, stream: TextIO | None = None) -> None:
+        self.total, self.start_done, self.quiet = total, done, quiet
+        self.stream = stream or sys.stderr
+        self.started = time.monotonic()
+        self._last = 0.0
+
+    def update(self, done: int, running: int, best: float | None, generation: int | None, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.quiet or (not force and now - self._last < 0.2):
+            return
+        self._last = now
+        elapsed = now - self.started
+        fresh = done - self.start_done
+        eta = _clock(elapsed / fresh * (self.total - done)) if fresh > 0 and done < self.total else "--:--"
+        width = 24
+        filled = int(width * min(done, self.total) / max(self.total, 1))
+        best_text = f"{best:.4f}" if best is not None else "-"
+        gen_text = f"gen {generation}" if generation is not None else "no champion"
+        line = (
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} trials, {running} running | "
+            f"best {best_text} | {gen_text} | {_clock(elapsed)} elapsed, ETA {eta}"
+        )
+        self.stream.write(line.ljust(100))
+        self.stream.flush()
+
+    def close(self) -> None:
+        if not self.quiet:
+            self.stream.write("\n")
+            self.stream.flush()

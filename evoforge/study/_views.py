@@ -1,0 +1,108 @@
+"""Read-only views of a study for people and scripts: status, lineage and trials, as plain data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from evoforge._errors import StorageError
+from evoforge.goal import goal_from_json
+from evoforge.storage import TRIAL_STATES, Store, StudyRecord, TrialRecord
+
+
+def find_study(store: Store, name: str | None) -> StudyRecord:
+    if name is not None:
+        record = store.get_study(name)
+        if record is None:
+            known = ", ".join(s.name for s in store.studies()) or "none"
+            raise StorageError(f"--study: no study named {name!r} in {store.url} (studies: {known})")
+        return record
+    studies = store.studies()
+    if len(studies) != 1:
+        names = ", ".join(s.name for s in studies)
+        raise StorageError(f"--study: {store.url} holds {len(studies)} studies ({names or 'none'}); name one")
+    return studies[0]
+
+
+def ancestry(trials: dict[int, TrialRecord], number: int) -> list[dict[str, Any]]:
+    """The chain of first parents from the root to trial ``number``, with the operator and rationale of each."""
+    chain: list[dict[str, Any]] = []
+    current: int | None = number
+    while current is not None and current in trials and len(chain) < 10_000:
+        t = trials[current]
+        chain.append(
+            {
+                "trial": t.number,
+                "design": t.design.hash,
+                "operator": t.operator,
+                "rationale": t.rationale,
+                "val": t.metrics.get("val_accuracy"),
+            }
+        )
+        current = t.parents[0] if t.parents else None
+    return chain[::-1]
+
+
+def status_view(store: Store, study: StudyRecord) -> dict[str, Any]:
+    goal = goal_from_json(study.goal_json)
+    counts = {state: 0 for state in TRIAL_STATES}
+    counts.update(store.count_trials(study.id))
+    gens = store.generations(study.id)
+    champion = None
+    if gens:
+        g = gens[-1]
+        trial = next(t for t in store.trials(study.id, states=("complete",)) if t.number == g.trial_number)
+        champion = {
+            "generation": g.number,
+            "trial": g.trial_number,
+            "design": g.design.hash,
+            "metrics": {**trial.metrics, "test_accuracy": g.test_accuracy},
+        }
+    metric, direction = goal.objective
+    return {
+        "study": study.name,
+        "task": goal.task["name"],
+        "objective": {metric: direction},
+        "budget": goal.budget.model_dump(),
+        "generation": gens[-1].number if gens else None,
+        "trials": counts,
+        "champion": champion,
+    }
+
+
+def lineage_view(store: Store, study: StudyRecord) -> dict[str, Any]:
+    trials = {t.number: t for t in store.trials(study.id)}
+    generations = []
+    previous = None
+    for g in store.generations(study.id):
+        generations.append(
+            {
+                "generation": g.number,
+                "trial": g.trial_number,
+                "design": g.design.hash,
+                "score": abs(g.score),
+                "test_accuracy": g.test_accuracy,
+                "reason": g.reason,
+                "changes": previous.design.diff(g.design) if previous else [],
+                "ancestry": ancestry(trials, g.trial_number),
+            }
+        )
+        previous = g
+    edges = [{"child": t.number, "parent": p, "operator": t.operator} for t in trials.values() for p in t.parents]
+    return {"study": study.name, "generations": generations, "edges": edges}
+
+
+def trial_row(t: TrialRecord) -> dict[str, Any]:
+    return {
+        "trial": t.number,
+        "state": t.state,
+        "design": t.design.hash,
+        "proposer": t.proposer,
+        "operator": t.operator,
+        "parents": list(t.parents),
+        "rationale": t.rationale,
+        "seed": t.seed,
+        "metrics": t.metrics,
+        "error": t.error,
+        "attempts": t.attempts,
+        "genes": t.design.genes,
+    }

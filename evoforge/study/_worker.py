@@ -1,0 +1,24 @@
+"""What a worker process runs for one trial. It receives values (no store handle, no population) and returns
+values; the coordinator records them."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from evoforge.design import Design
+from evoforge.tasks import EvalSettings, Task, make_task
+
+
+@lru_cache(maxsize=8)
+def _task(config_json: str) -> Task:
+    # Long-lived workers load each task's data once.
+    return make_task(json.loads(config_json))
+
+
+def run_trial(payload: dict[str, Any]) -> dict[str, Any]:
+    task = _task(json.dumps(payload["task"], sort_keys=True))
+    design = Design.from_json(payload["design"])
+    result = task.evaluate(design, payload["seed"], EvalSettings(**payload["settings"]))
+    return {"metrics": result.metrics, "artifact": result.artifact, "info": result.info}

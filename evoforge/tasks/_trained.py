@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from abc import abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from evoforge.design import Design
+from evoforge.spaces import InputSpec, MacroOptions, MacroSpace
+from evoforge.tasks._base import EvalSettings, Task, TrialResult
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Raw (unnormalized) float32 inputs and int64 labels of a fixed train / validation / test split."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+    def input_spec(self) -> InputSpec:
+        x = self.x_train
+        classes = int(max(self.y_train.max(), self.y_val.max(), self.y_test.max())) + 1
+        axes = (0, 2, 3) if x.ndim == 4 else (0,)
+        mean = x.mean(axis=axes).astype(np.float64)
+        std = np.maximum(x.std(axis=axes), 1e-6).astype(np.float64)
+        return InputSpec(tuple(x.shape[1:]), classes, tuple(mean.round(6).tolist()), tuple(std.round(6).tolist()))
+
+
+def split_fixed(x: np.ndarray, y: np.ndarray, val: float, test: float, seed: int = 0) -> Splits:
+    """A stratified split that depends only on the data and ``seed``: the same every time, everywhere."""
+    from sklearn.model_selection import train_test_split
+
+    idx = np.arange(len(y))
+    rest, test_idx = train_test_split(idx, test_size=test, random_state=seed, stratify=y)
+    train_idx, val_idx = train_test_split(rest, test_size=val / (1 - test), random_state=seed, stratify=y[rest])
+    x, y = x.astype(np.float32), y.astype(np.int64)
+    return Splits(x[train_idx], y[train_idx], x[val_idx], y[val_idx], x[test_idx], y[test_idx])
+
+
+class TrainedTask(Task):
+    """A task whose designs are macro-space networks trained from scratch on in-memory splits."""
+
+    metrics: ClassVar[frozenset[str]] = frozenset(
+        {"val_accuracy", "val_loss", "params", "flops", "latency_ms", "train_time_s"}
+    )
+
+    def __init__(self) -> None:
+        self._splits: Splits | None = None
+
+    @abstractmethod
+    def load_splits(self) -> Splits:
+        """Read the data and split it; called once per process."""
+
+    @property
+    def splits(self) -> Splits:
+        if self._splits is None:
+            self._splits = self.load_splits()
+        return self._splits
+
+    def space(self, options: dict[str, Any]) -> MacroSpace:
+        return MacroSpace(self.splits.input_spec(), MacroOptions(**options))
+
+    def evaluate(self, design: Design, seed: int, settings: EvalSettings) -> TrialResult:
+        from evoforge.evaluation import train_and_measure
+
+        return train_and_measure(design.genes, self.splits, seed, settings)
+
+    def test_accuracy(self, design: Design, artifact: bytes | None) -> float:
+        from evoforge.evaluation import accuracy_of
+
+        if artifact is None:
+            raise ValueError("a trained task needs the champion's weights to measure test accuracy")
+        s = self.splits
+        return accuracy_of(design.genes, s.input_spec(), artifact, s.x_test, s.y_test)
