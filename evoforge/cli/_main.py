@@ -76,7 +76,7 @@ def _cmd_read(args: argparse.Namespace) -> int:
     from evoforge.storage import Store
     from evoforge.study._views import find_study, lineage_view, status_view, trial_row
 
-    store = Store(args.storage)
+    store = Store(args.storage, create=False)
     study = find_study(store, args.study)
     if args.command == "status":
         view = status_view(store, study)

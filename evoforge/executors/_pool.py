@@ -93,7 +93,7 @@ class LocalPool(Executor):
             if slot.conn in ready:
                 outcome = self._receive(slot)
             elif slot.process.sentinel in ready:
-                outcome = self._replace(i, f"worker process died ({_describe_exit(slot.process.exitcode)})")
+                outcome = self._replace(i, None)
             elif slot.started_at and slot.job.timeout_s and time.time() - slot.started_at > slot.job.timeout_s:
                 outcome = self._replace(i, f"timed out after {slot.job.timeout_s:g} s; worker killed and replaced")
             else:
@@ -118,9 +118,13 @@ class LocalPool(Executor):
         ok = message[0] == "ok"
         return Outcome(job.key, ok, message[2] if ok else None, None if ok else message[2], slot.started_at, message[3])
 
-    def _replace(self, index: int, reason: str) -> Outcome:
+    def _replace(self, index: int, reason: str | None) -> Outcome:
+        """Kill and replace a worker; ``reason`` None means it died by itself, and its exit status says how."""
         slot = self._slots[index]
         assert slot.job is not None
+        if reason is None:
+            slot.process.join(timeout=5)
+            reason = f"worker process died ({_describe_exit(slot.process.exitcode)})"
         self._kill(slot)
         self._slots[index] = self._start()
         return Outcome(slot.job.key, False, None, reason, slot.started_at, time.time())

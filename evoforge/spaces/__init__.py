@@ -1,8 +1,12 @@
 """Search spaces: what designs exist, how to sample them and the named operators that change them."""
 
+from __future__ import annotations
+
+from typing import Any
+
 from evoforge.spaces._base import Mutation, Space
+from evoforge.spaces._input import InputSpec
 from evoforge.spaces._macro import MacroOptions, MacroSpace
-from evoforge.spaces._macro_build import InputSpec, build_network, network_specs
 from evoforge.spaces._nb201 import NB201_OPS, NB201Space, arch_string
 
 __all__ = [
@@ -17,3 +21,12 @@ __all__ = [
     "build_network",
     "network_specs",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The network builder needs torch; load it only when a network is built, so `import evoforge` stays fast.
+    if name in ("build_network", "network_specs"):
+        from evoforge.spaces import _macro_build
+
+        return getattr(_macro_build, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from evoforge.design import Design
 from evoforge.spaces._base import Space
-from evoforge.spaces._macro_build import InputSpec, build_network, network_specs
+from evoforge.spaces._input import InputSpec
 from evoforge.spaces._macro_ops import OPERATORS
 
 BlockType = Literal["conv", "dsconv", "residual", "pool"]
@@ -190,6 +190,8 @@ class MacroSpace(Space):
         import torch
         from torch.utils.flop_counter import FlopCounterMode
 
+        from evoforge.spaces._macro_build import build_network
+
         model = build_network(design.genes, self.inp).eval()
         params = sum(p.numel() for p in model.parameters())
         counter = FlopCounterMode(display=False)
@@ -213,6 +215,8 @@ class MacroSpace(Space):
         return Design.make(self.name, genes)
 
     def describe_network(self, design: Design) -> list[str]:
+        from evoforge.spaces._macro_build import network_specs
+
         features, head = network_specs(design.genes, self.inp)
         return [f"{s.kind}{s.args} -> {s.out_shape}" for s in features + head]
 

@@ -31,8 +31,11 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def open_engine(url: str) -> Engine:
-    """An engine for ``url`` with its tables created; raises ``StorageError`` with one line if it can't."""
+def open_engine(url: str, create: bool = True) -> Engine:
+    """An engine for ``url`` with its tables created; raises ``StorageError`` with one line if it can't.
+
+    With ``create=False`` a SQLite file that does not exist yet is an error instead of a new, empty store.
+    """
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -41,6 +44,8 @@ def open_engine(url: str) -> Engine:
         parent = Path(parsed.database).expanduser().resolve().parent
         if not parent.is_dir():
             raise StorageError(f"--storage: folder does not exist: {parent}")
+        if not create and not Path(parsed.database).expanduser().is_file():
+            raise StorageError(f"--storage: no store at {parsed.database} (run a study first)")
     try:
         engine = create_engine(url)
         if engine.dialect.name == "sqlite":
@@ -58,9 +63,9 @@ class Store:
     none of it. Records handed out are immutable values.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, create: bool = True) -> None:
         self.url = url
-        self.engine = open_engine(url)
+        self.engine = open_engine(url, create)
 
     # -- studies ---------------------------------------------------------------------------------------------------
     def create_study(self, name: str, goal_json: str) -> StudyRecord:

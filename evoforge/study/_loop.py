@@ -120,7 +120,10 @@ class Coordinator:
         )
         self.store.log_event(self.study.id, "run_stopped", {"reason": reason})
         return RunReport(
-            self.study.name, reason, dict(self.counts), self.champion.generation if self.champion else None
+            self.study.name,
+            reason,
+            self.store.count_trials(self.study.id),
+            self.champion.generation if self.champion else None,
         )
 
     def _next_trial(self) -> TrialRecord | None:

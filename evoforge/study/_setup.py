@@ -86,6 +86,8 @@ def prepare(goal: Goal) -> Setup:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
         message = "unknown field" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
+        if not where and ": " in message:  # a model-level check names its field first: "kernels: ..."
+            where, message = message.split(": ", 1)
         raise GoalError(f"space{'.' + where if where else ''}: {message}") from None
     except ValueError as exc:
         raise GoalError(str(exc) if str(exc).startswith("space") else f"space: {exc}") from None

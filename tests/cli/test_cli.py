@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import nb201_goal
+
+
+def evoforge(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    return subprocess.run([sys.executable, "-m", "evoforge", *args], capture_output=True, text=True, cwd=cwd, env=env)
+
+
+@pytest.fixture
+def finished(tmp_path: Path) -> Path:
+    (tmp_path / "goal.yaml").write_text(yaml.safe_dump(nb201_goal(trials=25)))
+    result = evoforge("run", "goal.yaml", "--workers", "0", "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Lineage of study nb" in result.stdout and "test_accuracy" in result.stdout
+    return tmp_path
+
+
+def test_status_json_has_the_documented_fields(finished: Path) -> None:
+    result = evoforge("status", "--json", cwd=finished)  # default storage: sqlite:///evoforge.db here
+    status = json.loads(result.stdout)
+    assert status["study"] == "nb" and isinstance(status["generation"], int)
+    assert {"complete", "failed", "pruned", "running", "waiting"} <= set(status["trials"])
+    assert status["trials"]["complete"] == 25
+    champion = status["champion"]
+    assert len(champion["design"]) == 16 and 0.8 < champion["metrics"]["test_accuracy"] <= 1.0
+
+
+def test_lineage_trials_and_export_commands(finished: Path) -> None:
+    lineage = json.loads(evoforge("lineage", "--study", "nb", "--json", cwd=finished).stdout)
+    assert lineage["generations"][0]["generation"] == 0 and lineage["edges"]
+    assert "generation 0: trial #" in evoforge("lineage", cwd=finished).stdout
+    trials = json.loads(evoforge("trials", "--json", cwd=finished).stdout)
+    assert len(trials) == 25 and trials[0]["genes"]["edges"]
+    assert "complete" in evoforge("trials", "--state", "complete", cwd=finished).stdout
+    result = evoforge("export", "--out", "champion", cwd=finished)
+    assert result.returncode == 0 and (finished / "champion" / "card.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("goal_text", "message"),
+    [
+        ("study: x\ntask: {name: digits\n", "not valid YAML"),
+        (yaml.safe_dump({**nb201_goal(), "task": {"name": "imagenet"}}), "task.name: unknown task 'imagenet'"),
+        (yaml.safe_dump({**nb201_goal(), "task": {"name": "mnist", "path": "nowhere"}}), "task.path: folder not found"),
+        (yaml.safe_dump({**nb201_goal(), "objectives": {"joy": "max"}}), "objectives.joy: task 'nasbench201' does not"),
+        (yaml.safe_dump({**nb201_goal(), "search": {"proposer": "magic"}}), "search.proposer: unknown proposer"),
+    ],
+)
+def test_bad_goals_exit_2_with_one_line_and_write_nothing(tmp_path: Path, goal_text: str, message: str) -> None:
+    (tmp_path / "goal.yaml").write_text(goal_text)
+    result = evoforge("run", "goal.yaml", "--workers", "0", cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["goal.yaml"]  # no store was created
+
+
+def test_a_storage_url_that_cannot_be_opened_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "goal.yaml").write_text(yaml.safe_dump(nb201_goal()))
+    result = evoforge("run", "goal.yaml", "--storage", "sqlite:///no/such/dir/x.db", cwd=tmp_path)
+    assert result.returncode == 2 and "--storage: folder does not exist" in result.stderr
+    result = evoforge("status", cwd=tmp_path)
+    assert result.returncode == 2 and "no store at evoforge.db" in result.stderr
+    assert not (tmp_path / "evoforge.db").exists()
+
+
+def test_read_commands_name_a_missing_study(finished: Path) -> None:
+    result = evoforge("status", "--study", "nope", cwd=finished)
+    assert result.returncode == 2 and "no study named 'nope'" in result.stderr and "studies: nb" in result.stderr
+
+
+def test_demo_prints_lineage_and_champion_test_accuracy(tmp_path: Path) -> None:
+    result = evoforge("demo", "--trials", "6", "--workers", "2", "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Lineage of study digits-demo" in result.stdout and "generation 0: trial #0" in result.stdout
+    assert "test_accuracy" in result.stdout.splitlines()[-1]

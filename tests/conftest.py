@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NB201_PATH = str(ROOT / "data" / "nasbench201" / "nb201_cifar10.csv.gz")
+MNIST_PATH = str(ROOT / "data" / "mnist")
+
+# A small, fast digits recipe: one conv block, a few epochs.
+SMALL_DIGITS_GENES: dict[str, Any] = {
+    "arch": {
+        "blocks": [{"type": "conv", "width": 16, "kernel": 3}],
+        "norm": "batch",
+        "activation": "relu",
+        "dropout": 0.0,
+        "pooling": "flatten",
+        "hidden": [],
+    },
+    "recipe": {
+        "optimizer": "adamw",
+        "lr": 0.01,
+        "momentum": 0.9,
+        "weight_decay": 0.0,
+        "schedule": "cosine",
+        "batch_size": 64,
+        "epochs": 4,
+        "label_smoothing": 0.0,
+        "augment": "none",
+    },
+}
+
+
+def nb201_goal(study: str = "nb", trials: int = 30, **extra: Any) -> dict[str, Any]:
+    goal: dict[str, Any] = {
+        "study": study,
+        "task": {"name": "nasbench201", "path": NB201_PATH},
+        "objectives": {"val_accuracy": "max"},
+        "budget": {"trials": trials},
+        "search": {"proposer": "evolution", "population": 8, "seed": 0},
+    }
+    goal.update(extra)
+    return goal
+
+
+def digits_goal(study: str = "digits", trials: int = 4, **extra: Any) -> dict[str, Any]:
+    goal: dict[str, Any] = {
+        "study": study,
+        "task": {"name": "digits"},
+        "space": {"epochs": [1, 4], "widths": [8, 16], "hidden_widths": [16, 32], "max_blocks": 2},
+        "objectives": {"val_accuracy": "max"},
+        "budget": {"trials": trials, "trial_timeout_s": 120},
+        "search": {"proposer": "evolution", "population": 2, "seed": 0, "start_from": SMALL_DIGITS_GENES},
+    }
+    goal.update(extra)
+    return goal
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'study.db'}"

@@ -1,0 +1,87 @@
+"""The executor contract, run against every implementation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from evoforge.executors import Executor, InlineExecutor, Job, LocalPool, Outcome
+
+F = "tests.executors.jobs:"
+
+
+@pytest.fixture(params=["inline", "local_pool"])
+def executor(request: pytest.FixtureRequest) -> Iterator[Executor]:
+    ex: Executor = InlineExecutor(capacity=2) if request.param == "inline" else LocalPool(2)
+    yield ex
+    ex.shutdown()
+
+
+@pytest.fixture
+def pool() -> Iterator[LocalPool]:
+    ex = LocalPool(2)
+    yield ex
+    ex.shutdown()
+
+
+def drain(ex: Executor) -> dict[int, Outcome]:
+    out: dict[int, Outcome] = {}
+    while ex.running:
+        for o in ex.wait(timeout=60):
+            assert o.key not in out, "an outcome was returned twice"
+            out[o.key] = o
+    return out
+
+
+def test_returns_values(executor: Executor) -> None:
+    executor.submit(Job(1, F + "double", 21))
+    executor.submit(Job(2, F + "double", 5))
+    out = drain(executor)
+    assert out[1].ok and out[1].value == 42 and out[2].value == 10
+
+
+def test_a_job_that_raises_comes_back_with_its_traceback(executor: Executor) -> None:
+    executor.submit(Job(1, F + "boom", "bad things"))
+    out = drain(executor)[1]
+    assert not out.ok and "RuntimeError: bad things" in (out.error or "") and "Traceback" in (out.error or "")
+    executor.submit(Job(2, F + "double", 1))
+    assert drain(executor)[2].value == 2
+
+
+def test_capacity_is_enforced(executor: Executor) -> None:
+    executor.submit(Job(1, F + "double", 1))
+    executor.submit(Job(2, F + "double", 2))
+    with pytest.raises(RuntimeError, match="full"):
+        executor.submit(Job(3, F + "double", 3))
+    assert executor.running == 2
+    drain(executor)
+    assert executor.running == 0
+
+
+def test_a_hanging_job_is_killed_at_its_timeout_and_the_worker_replaced(pool: LocalPool) -> None:
+    pool.submit(Job(1, F + "pid", None))
+    first_pid = drain(pool)[1].value
+    pool.submit(Job(2, F + "hang", 600.0, timeout_s=1.0))
+    pool.submit(Job(3, F + "double", 4))
+    out = drain(pool)
+    assert not out[2].ok and "timed out after 1 s" in (out[2].error or "")
+    assert out[3].ok and out[3].value == 8
+    pool.submit(Job(4, F + "pid", None))
+    pool.submit(Job(5, F + "pid", None))
+    assert {o.value for o in drain(pool).values()} != {first_pid}  # a new worker took the killed one's place
+
+
+def test_a_crashing_worker_is_reported_and_replaced(pool: LocalPool) -> None:
+    pool.submit(Job(1, F + "crash", 3))
+    out = drain(pool)[1]
+    assert not out.ok and "worker process died (exit code 3)" in (out.error or "")
+    pool.submit(Job(2, F + "double", 8))
+    assert drain(pool)[2].value == 16
+
+
+def test_timeout_counts_from_the_start_of_the_job_not_the_worker_boot() -> None:
+    # A fresh worker needs a moment to start; a short timeout must still give the job its full time.
+    with LocalPool(1) as ex:
+        ex.submit(Job(1, F + "hang", 0.2, timeout_s=1.0))
+        assert drain(ex)[1].ok  # type: ignore[arg-type]

@@ -1,0 +1,83 @@
+"""An exported champion loads and reproduces its test accuracy in a process where evoforge cannot be imported."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evoforge import EvoforgeError, Store
+from evoforge.export import export_champion
+from evoforge.goal import goal_from_dict
+from evoforge.study import run_study
+from evoforge.tasks import make_task
+from tests.conftest import digits_goal, nb201_goal
+
+CHECK = """
+import importlib.abc, json, sys
+
+class NoEvoforge(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] == "evoforge":
+            raise ImportError("evoforge is blocked in this process")
+
+sys.meta_path.insert(0, NoEvoforge())
+sys.path.insert(0, sys.argv[1])
+import numpy as np, torch
+import model
+
+net = model.load(sys.argv[1] + "/weights.safetensors")
+data = np.load(sys.argv[2])
+with torch.no_grad():
+    predictions = net(torch.from_numpy(data["x"])).argmax(dim=1).numpy()
+print(json.dumps({"accuracy": float((predictions == data["y"]).mean()), "modules": sorted(sys.modules)}))
+"""
+
+
+def test_export_round_trip_without_evoforge(tmp_path: Path, storage: str) -> None:
+    run_study(goal_from_dict(digits_goal(trials=3)), storage, workers=0)
+    store = Store(storage)
+    study = store.get_study("digits")
+    assert study is not None
+    out = tmp_path / "export"
+    paths = export_champion(store, study, out)
+    assert sorted(p.name for p in paths) == ["card.json", "model.py", "weights.safetensors"]
+    card = json.loads((out / "card.json").read_text())
+    assert card["design"]["hash"] == store.generations(study.id)[-1].design.hash and card["lineage"]
+
+    splits = make_task({"name": "digits"}).splits  # type: ignore[attr-defined]
+    np.savez(tmp_path / "test.npz", x=splits.x_test, y=splits.y_test)
+    result = subprocess.run(
+        [sys.executable, "-c", CHECK, str(out), str(tmp_path / "test.npz")],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
+    report = json.loads(result.stdout)
+    assert not any(m.startswith("evoforge") for m in report["modules"])
+    assert report["accuracy"] == pytest.approx(card["metrics"]["test_accuracy"], abs=1e-9)
+    source = (out / "model.py").read_text()
+    assert "evoforge" not in source.split('"""', 2)[2]  # the code itself never refers to evoforge
+
+
+def test_tabular_champions_export_a_card_only(tmp_path: Path, storage: str) -> None:
+    run_study(goal_from_dict(nb201_goal(trials=5)), storage, workers=0)
+    store = Store(storage)
+    study = store.get_study("nb")
+    assert study is not None
+    paths = export_champion(store, study, tmp_path / "out")
+    assert [p.name for p in paths] == ["card.json"]
+    assert "tabular" in json.loads(paths[0].read_text())["note"]
+
+
+def test_a_study_without_champion_has_nothing_to_export(tmp_path: Path, storage: str) -> None:
+    store = Store(storage)
+    study = store.create_study("empty", goal_from_dict(nb201_goal()).to_json())
+    with pytest.raises(EvoforgeError, match="no champion yet"):
+        export_champion(store, study, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from evoforge import StorageError
+from evoforge.design import Design
+from evoforge.storage import NewGeneration, Store
+
+
+def _design(i: int) -> Design:
+    return Design.make("nb201", {"edges": [f"op{i}"] * 6})
+
+
+def test_trials_round_trip_with_lineage_and_events(storage: str) -> None:
+    store = Store(storage)
+    study = store.create_study("s", "{}")
+    store.add_trial(study.id, 0, _design(0), proposer="random", operator=None, rationale="r0", parents=(), seed=1)
+    store.add_trial(
+        study.id, 1, _design(1), proposer="evolution", operator="swap", rationale="r1", parents=(0,), seed=2
+    )
+    store.mark_running(study.id, 1)
+    store.finish_trial(study.id, 1, "complete", metrics={"val_accuracy": 0.5}, info={"device": "cpu"})
+    trials = {t.number: t for t in Store(storage).trials(study.id)}  # a second connection sees everything
+    assert trials[1].parents == (0,) and trials[1].operator == "swap" and trials[1].design == _design(1)
+    assert trials[1].metrics == {"val_accuracy": 0.5} and trials[1].attempts == 1 and trials[1].state == "complete"
+    assert trials[0].state == "waiting"
+    kinds = [e.kind for e in store.events(study.id)]
+    assert kinds == ["study_created", "proposed", "proposed", "complete"]
+
+
+def test_a_promotion_is_recorded_with_its_trial(storage: str) -> None:
+    store = Store(storage)
+    study = store.create_study("s", "{}")
+    store.add_trial(study.id, 0, _design(0), proposer="random", operator=None, rationale="", parents=(), seed=1)
+    store.finish_trial(
+        study.id,
+        0,
+        "complete",
+        metrics={"val_accuracy": 0.7},
+        generation=NewGeneration(0, 0.7, 0.69, "first"),
+        artifact=b"weights",
+    )
+    (gen,) = store.generations(study.id)
+    assert (gen.number, gen.trial_number, gen.test_accuracy, gen.design) == (0, 0, 0.69, _design(0))
+    assert store.artifact(study.id, 0) == b"weights"
+    assert store.events(study.id, "promoted")[0].payload["generation"] == 0
+
+
+def test_a_failed_transaction_leaves_nothing_behind(storage: str) -> None:
+    store = Store(storage)
+    study = store.create_study("s", "{}")
+    store.add_trial(study.id, 0, _design(0), proposer="random", operator=None, rationale="", parents=(), seed=1)
+    store.finish_trial(study.id, 0, "complete", metrics={}, generation=NewGeneration(0, 0.7, None, "first"))
+    before = len(store.events(study.id))
+    with pytest.raises(Exception):  # noqa: B017 - a second generation 0 breaks the unique constraint
+        store.finish_trial(study.id, 0, "failed", error="x", generation=NewGeneration(0, 0.8, None, "again"))
+    assert store.trials(study.id)[0].state == "complete"
+    assert len(store.events(study.id)) == before
+
+
+def test_requeue_puts_running_trials_back(storage: str) -> None:
+    store = Store(storage)
+    study = store.create_study("s", "{}")
+    for i in range(3):
+        store.add_trial(study.id, i, _design(i), proposer="random", operator=None, rationale="", parents=(), seed=i)
+    store.mark_running(study.id, 0)
+    store.mark_running(study.id, 1)
+    store.finish_trial(study.id, 1, "complete", metrics={})
+    waiting = store.requeue_inflight(study.id)
+    assert [t.number for t in waiting] == [0, 2]
+    assert store.count_trials(study.id) == {"waiting": 2, "complete": 1}
+
+
+def test_duplicate_study_names_are_refused(storage: str) -> None:
+    store = Store(storage)
+    store.create_study("s", "{}")
+    with pytest.raises(StorageError, match="already exists"):
+        store.create_study("s", "{}")
+
+
+def test_bad_urls_get_one_line_errors(tmp_path: Path) -> None:
+    with pytest.raises(StorageError, match="not a database URL"):
+        Store("not a url")
+    with pytest.raises(StorageError, match="folder does not exist"):
+        Store(f"sqlite:///{tmp_path}/missing/x.db")
+    with pytest.raises(StorageError, match="cannot open"):
+        Store("nosuchdialect://x")
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,104 @@
+"""A coordinator killed with SIGKILL at any moment loses no finished trial and counts none twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from evoforge import Store
+from tests.conftest import nb201_goal
+
+TRIALS = 24
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(entry.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _start(goal: Path, url: str) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "evoforge", "run", str(goal), "--storage", url, "--workers", "2", "--quiet"]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _wait_for(url: str, complete_at_least: int, deadline_s: float = 120) -> None:
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        try:
+            store = Store(url)
+            study = store.get_study("nb")
+            counts = store.count_trials(study.id) if study else {}
+        except Exception:
+            counts = {}
+        if counts.get("complete", 0) >= complete_at_least and counts.get("running", 0) > 0:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"study did not reach {complete_at_least} complete trials in time")
+
+
+def test_kill_9_at_any_moment_then_resume_accounts_for_every_trial_exactly_once(tmp_path: Path) -> None:
+    goal = nb201_goal(trials=TRIALS, search={"proposer": "evolution", "population": 4, "seed": 3})
+    goal["task"]["sleep_s"] = 0.3  # each trial takes a while, so there is always one in flight to lose
+    path = tmp_path / "goal.yaml"
+    path.write_text(yaml.safe_dump(goal))
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+
+    finished_before: dict[int, float] = {}
+    for kill_after in (5, 12):
+        proc = _start(path, url)
+        _wait_for(url, kill_after)
+        workers = _children(proc.pid)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        store = Store(url)
+        study = store.get_study("nb")
+        assert study is not None
+        trials = store.trials(study.id)
+        assert any(t.state == "running" for t in trials), "nothing was in flight when the coordinator died"
+        for t in trials:
+            if t.state == "complete":
+                assert finished_before.setdefault(t.number, t.finished_at or 0) == t.finished_at, (
+                    f"finished trial {t.number} was run again"
+                )
+        time.sleep(1.0)
+        assert workers and not any(_alive(w) for w in workers), "workers outlived their coordinator"
+
+    proc = _start(path, url)
+    assert proc.wait(timeout=180) == 0, proc.stderr.read().decode() if proc.stderr else ""
+
+    store = Store(url)
+    study = store.get_study("nb")
+    assert study is not None
+    trials = store.trials(study.id)
+    assert [t.number for t in trials] == list(range(TRIALS))
+    assert all(t.state == "complete" for t in trials)
+    assert any(t.attempts >= 2 for t in trials), "no in-flight trial was re-run"
+    for number, finished_at in finished_before.items():
+        assert trials[number].finished_at == finished_at
+    complete_events = [e.trial_number for e in store.events(study.id, "complete")]
+    assert sorted(complete_events) == list(range(TRIALS)), "a trial was counted twice"
+    gens = [g.number for g in store.generations(study.id)]
+    assert gens == list(range(len(gens))) and gens
+    assert len(store.events(study.id, "requeued")) == 2
