@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from evoforge.design import Design
 from evoforge.proposers._base import Proposal, Proposer
-from evoforge.spaces import Space
+from evoforge.spaces import Mutation, Space
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class EvolutionProposer(Proposer):
             )
         )
 
-    def _fresh_mutation(self, design: Design, rng: random.Random):  # type: ignore[no-untyped-def]
+    def _fresh_mutation(self, design: Design, rng: random.Random) -> Mutation:
         # Prefer a child not tried before: a repeat only re-measures noise.
         mutation = self.space.mutate(design, rng)
         for _ in range(10):

@@ -10,6 +10,7 @@ from collections import deque
 from dataclasses import asdict, dataclass
 
 from evoforge._errors import EvoforgeError, GoalError
+from evoforge.design import Design
 from evoforge.executors import Executor, Job, Outcome
 from evoforge.goal import Goal, goal_from_json
 from evoforge.proposers import Proposer
@@ -162,8 +163,8 @@ class Coordinator:
             self.proposer.tell(number, proposal.design, None)
         return trial
 
-    def _static_violations(self, design: object) -> list[str]:
-        static = self.setup.space.static_metrics(design) if self.goal.constraints else {}  # type: ignore[arg-type]
+    def _static_violations(self, design: Design) -> list[str]:
+        static = self.setup.space.static_metrics(design) if self.goal.constraints else {}
         return [
             v for m, bound in self.goal.constraints.items() if m in static for v in [bound.violation(m, static[m])] if v
         ]
