@@ -110,15 +110,8 @@ class Coordinator:
                 break
             for outcome in self.executor.wait(timeout=1.0):
                 self._record(outcome)
-            best = abs(self.champion.score) if self.champion else None
-            progress.update(self.done, self.executor.running, best, self.champion.generation if self.champion else None)
-        progress.update(
-            self.done,
-            0,
-            abs(self.champion.score) if self.champion else None,
-            self.champion.generation if self.champion else None,
-            force=True,
-        )
+            self._show(progress)
+        self._show(progress, force=True)
         self.store.log_event(self.study.id, "run_stopped", {"reason": reason})
         return RunReport(
             self.study.name,
@@ -126,6 +119,11 @@ class Coordinator:
             self.store.count_trials(self.study.id),
             self.champion.generation if self.champion else None,
         )
+
+    def _show(self, progress: Progress, force: bool = False) -> None:
+        best = abs(self.champion.score) if self.champion else None
+        generation = self.champion.generation if self.champion else None
+        progress.update(self.done, self.executor.running, best, generation, force=force)
 
     def _next_trial(self) -> TrialRecord | None:
         if self.queue:

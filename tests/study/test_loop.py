@@ -103,3 +103,14 @@ def test_the_test_split_is_read_only_for_champions(storage: str) -> None:
     gens = store.generations(study.id)
     assert gens and all(g.test_accuracy is not None and 0.0 < g.test_accuracy <= 1.0 for g in gens)
     assert store.artifact(study.id, gens[-1].trial_number) is not None
+
+
+def test_a_wall_time_budget_stops_the_study_cleanly_and_says_so(storage: str) -> None:
+    goal = nb201_goal(trials=500, budget={"trials": 500, "wall_time_s": 1.0})
+    goal["task"]["sleep_s"] = 0.1
+    report = run_study(goal_from_dict(goal), storage, workers=0)
+    assert report.stopped_because == "wall-time budget of 1 s spent"
+    store, study = _study(storage, "nb")
+    trials = store.trials(study.id)
+    assert 3 <= len(trials) < 500 and all(t.state == "complete" for t in trials)
+    assert store.events(study.id, "run_stopped")[-1].payload["reason"] == report.stopped_because
