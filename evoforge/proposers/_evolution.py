@@ -19,9 +19,9 @@ class Member:
 class EvolutionProposer(Proposer):
     """Regularized (aging) evolution (Real et al., 2019).
 
-    Until ``population`` trials have scored, it proposes random designs (or mutations of the goal's starting
-    design). Then each proposal mutates the winner of a tournament among ``tournament`` members drawn from the
-    ``population`` most recently finished trials: the oldest drop out, whatever their score.
+    Until ``population`` trials have scored, it proposes random designs (or one to three chained mutations of the
+    goal's starting design). Then each proposal mutates the winner of a tournament among ``tournament`` members
+    drawn from the ``population`` most recently finished trials: the oldest drop out, whatever their score.
     """
 
     name = "evolution"
@@ -61,15 +61,11 @@ class EvolutionProposer(Proposer):
     def _initial(self, rng: random.Random) -> Proposal:
         if self.start_from is None:
             return self._note(Proposal(self.space.sample(rng), (), None, "random sample for the first population"))
-        mutation = self._fresh_mutation(self.start_from, rng)
-        return self._note(
-            Proposal(
-                mutation.design,
-                (0,),
-                mutation.operator,
-                f"{mutation.rationale} (first population, from the starting design)",
-            )
-        )
+        # One to three mutations from the starting design: the first population should spread around it, not
+        # stay within one step of a design that may be poor.
+        mutation = self.space.mutate_chain(self.start_from, rng, rng.randint(1, 3))
+        why = f"{mutation.rationale} (first population, from the starting design)"
+        return self._note(Proposal(mutation.design, (0,), mutation.operator, why))
 
     def _fresh_mutation(self, design: Design, rng: random.Random) -> Mutation:
         # Prefer a child not tried before: a repeat only re-measures noise.

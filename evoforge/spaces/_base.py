@@ -63,6 +63,19 @@ class Space(ABC):
                     return Mutation(child, name, made[1])
         raise ValueError(f"no operator in {names} could change design {design.hash}")
 
+    def mutate_chain(self, design: Design, rng: random.Random, steps: int) -> Mutation:
+        """``steps`` mutations in a row, named ``op1+op2+...``: a wider jump from ``design`` than one mutation."""
+        operators, reasons = [], []
+        current = design
+        for _ in range(steps):
+            step = self.mutate(current, rng)
+            operators.append(step.operator)
+            reasons.append(step.rationale)
+            current = step.design
+        if current == design:  # the steps undid each other
+            return self.mutate(design, rng)
+        return Mutation(current, "+".join(operators), "; ".join(reasons))
+
     def _is_valid(self, design: Design) -> bool:
         try:
             self.validate(design)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from evoforge.design import Design
 from evoforge.spaces._base import Space
 from evoforge.spaces._input import InputSpec
-from evoforge.spaces._macro_ops import OPERATORS
+from evoforge.spaces._macro_ops import OPERATORS, TYPICAL_LR
 
 BlockType = Literal["conv", "dsconv", "residual", "pool"]
 
@@ -119,7 +119,7 @@ class MacroSpace(Space):
     def _sample_recipe(self, rng: random.Random) -> dict[str, Any]:
         o = self.options
         optimizer = rng.choice(o.optimizers)
-        center = 0.05 if optimizer == "sgd" else 0.002  # typical good values; sample log-uniformly around them
+        center = TYPICAL_LR[optimizer]  # sample log-uniformly around a usually good rate
         lr = min(max(center * math.exp(rng.uniform(-2.0, 2.0)), o.lr[0]), o.lr[1])
         return {
             "optimizer": optimizer,

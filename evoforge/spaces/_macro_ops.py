@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     pass
 
 Genes = dict[str, Any]
+TYPICAL_LR = {"sgd": 0.05, "adamw": 0.002}  # rates that usually train small networks well
 
 
 def _step(choices: list[Any], current: Any, direction: int) -> Any | None:
@@ -143,7 +144,8 @@ def scale_lr(g: Genes, rng: random.Random, space: Any) -> Any:
     from evoforge.spaces._macro import round_sig
 
     r = g["recipe"]
-    factor = rng.choice([0.25, 0.5, 2.0, 4.0])
+    # Small steps refine; a x10 step lets a poor rate (too small by orders of magnitude) be escaped quickly.
+    factor = rng.choice([0.1, 0.3, 0.5, 2.0, 3.0, 10.0])
     low, high = space.options.lr
     new = round_sig(min(max(r["lr"] * factor, low), high))
     if new == r["lr"]:
@@ -160,11 +162,11 @@ def swap_optimizer(g: Genes, rng: random.Random, space: Any) -> Any:
     if not others:
         return None
     old, r["optimizer"] = r["optimizer"], rng.choice(others)
-    # SGD and AdamW work at learning rates about 25x apart; rescale so the switch is a fair try.
-    factor = 1 / 25 if r["optimizer"] == "adamw" else 25.0
+    # The old rate says little about a good rate for the new optimizer: start near the new one's usual rate, so
+    # the switch is a fair try.
     low, high = space.options.lr
-    r["lr"] = round_sig(min(max(r["lr"] * factor, low), high))
-    return g, f"switch optimizer {old} -> {r['optimizer']} (lr rescaled to {r['lr']:g})"
+    r["lr"] = round_sig(min(max(TYPICAL_LR[r["optimizer"]] * rng.choice([0.5, 1.0, 2.0]), low), high))
+    return g, f"switch optimizer {old} -> {r['optimizer']} at lr {r['lr']:g}"
 
 
 def change_schedule(g: Genes, rng: random.Random, space: Any) -> Any:

@@ -14,6 +14,7 @@ from evoforge._errors import StorageError
 from evoforge.design import Design
 from evoforge.storage import _schema as t
 from evoforge.storage._records import (
+    FINISHED_STATES,
     EventRecord,
     GenerationRecord,
     NewGeneration,
@@ -133,10 +134,11 @@ class Store:
                     rationale=rationale,
                     seed=seed,
                     error=error,
-                    attempts=0,
                     created_at=now,
                     metrics_json=json.dumps(metrics) if metrics else None,
-                    finished_at=now if state != "waiting" else None,
+                    finished_at=now if state in FINISHED_STATES else None,
+                    started_at=now if state == "running" else None,
+                    attempts=1 if state == "running" else 0,
                 )
             ).inserted_primary_key[0]  # type: ignore[index]
             if parents:
@@ -160,7 +162,7 @@ class Store:
                     "rationale": rationale,
                 },
             )
-            if state != "waiting":
+            if state in FINISHED_STATES:
                 self._event(c, study_id, state, number, {"error": error})
         return TrialRecord(
             tid,
@@ -175,8 +177,9 @@ class Store:
             metrics or {},
             {},
             error,
-            0,
+            1 if state == "running" else 0,
             now,
+            now if state == "running" else None,
         )
 
     def mark_running(self, study_id: int, number: int) -> None:
@@ -198,9 +201,18 @@ class Store:
         error: str | None = None,
         generation: NewGeneration | None = None,
         artifact: bytes | None = None,
+        started_at: float | None = None,
+        finished_at: float | None = None,
     ) -> None:
-        """Record a trial's outcome, and the promotion it earned if any, in one transaction."""
+        """Record a trial's outcome, and the promotion it earned if any, in one transaction.
+
+        ``started_at`` / ``finished_at`` (epoch seconds) are when the work itself ran, as the worker saw it; without
+        them the trial keeps the time it was handed out and finishes now.
+        """
         now = time.time()
+        times = {"finished_at": finished_at or now}
+        if started_at is not None:
+            times["started_at"] = started_at
         with self.engine.begin() as c:
             tid = self._trial_id(c, study_id, number)
             c.execute(
@@ -208,7 +220,7 @@ class Store:
                 .where(t.trials.c.id == tid)
                 .values(
                     state=state,
-                    finished_at=now,
+                    **times,
                     error=error,
                     metrics_json=json.dumps(metrics) if metrics is not None else None,
                     info_json=json.dumps(info) if info is not None else None,

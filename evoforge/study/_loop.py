@@ -132,7 +132,7 @@ class Coordinator:
             if self.charged >= self.goal.budget.trials:
                 return None
             trial = self._propose()
-            if trial.state == "waiting":
+            if trial.state == "running":
                 return trial
         raise EvoforgeError(
             f"the constraints rejected {MAX_INFEASIBLE_IN_A_ROW} proposals in a row; loosen them or narrow the space"
@@ -143,7 +143,7 @@ class Coordinator:
         self.next_number += 1
         proposal = self.proposer.ask(number)
         broken = self._static_violations(proposal.design)
-        state = "infeasible" if broken else "waiting"
+        state = "infeasible" if broken else "running"  # a feasible proposal is handed out at once
         trial = self.store.add_trial(
             self.study.id,
             number,
@@ -174,8 +174,9 @@ class Coordinator:
             "seed": trial.seed,
             "settings": asdict(self.settings),
         }
-        self.store.mark_running(self.study.id, trial.number)
-        self._move(trial.state, "running")
+        if trial.state == "waiting":  # re-run after a stop; new proposals are recorded as running already
+            self.store.mark_running(self.study.id, trial.number)
+            self._move("waiting", "running")
         self.pending[trial.number] = trial
         self.executor.submit(Job(trial.number, WORKER_FN, payload, self.goal.budget.trial_timeout_s))
 
@@ -186,7 +187,14 @@ class Coordinator:
     def _record(self, outcome: Outcome) -> None:
         trial = self.pending.pop(outcome.key)
         if not outcome.ok:
-            self.store.finish_trial(self.study.id, trial.number, "failed", error=outcome.error)
+            self.store.finish_trial(
+                self.study.id,
+                trial.number,
+                "failed",
+                error=outcome.error,
+                started_at=outcome.started_at,
+                finished_at=outcome.finished_at,
+            )
             self._move("running", "failed")
             self.proposer.tell(trial.number, trial.design, None)
             return
@@ -204,6 +212,8 @@ class Coordinator:
             info=info,
             generation=generation,
             artifact=artifact,
+            started_at=outcome.started_at,
+            finished_at=outcome.finished_at,
         )
         self._move("running", "complete")
         self.proposer.tell(trial.number, trial.design, score)
