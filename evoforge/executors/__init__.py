@@ -2,6 +2,6 @@
 
 from evoforge.executors._base import Executor, Job, Outcome
 from evoforge.executors._inline import InlineExecutor
-from evoforge.executors._pool import LocalPool
+from evoforge.executors._pool import ExecutorError, LocalPool
 
-__all__ = ["Executor", "InlineExecutor", "Job", "LocalPool", "Outcome"]
+__all__ = ["Executor", "ExecutorError", "InlineExecutor", "Job", "LocalPool", "Outcome"]

@@ -9,8 +9,15 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 
+from evoforge._errors import EvoforgeError
 from evoforge.executors._base import Executor, Job, Outcome
 from evoforge.executors._worker import worker_main
+
+MAX_START_FAILURES = 3
+
+
+class ExecutorError(EvoforgeError):
+    """The executor cannot run jobs at all (e.g. every new worker dies before its first job)."""
 
 
 @dataclass
@@ -19,6 +26,7 @@ class _Slot:
     conn: Connection
     job: Job | None = None
     started_at: float | None = None
+    alive_once: bool = False  # the worker has run at least one job: it got through start-up
     outcomes: list[Outcome] = field(default_factory=list)
 
 
@@ -45,6 +53,7 @@ class LocalPool(Executor):
             raise ValueError("workers: expected at least 1")
         self.capacity = workers
         self._ctx = mp.get_context("spawn")
+        self._start_failures = 0
         self._slots = [self._start() for _ in range(workers)]
 
     def _start(self) -> _Slot:
@@ -107,12 +116,9 @@ class LocalPool(Executor):
         try:
             message = slot.conn.recv()
         except (EOFError, OSError):
-            slot.process.join(timeout=5)
-            return self._replace(
-                self._slots.index(slot), f"worker process died ({_describe_exit(slot.process.exitcode)})"
-            )
+            return self._replace(self._slots.index(slot), None)
         if message[0] == "started":
-            slot.started_at = message[2]
+            slot.started_at, slot.alive_once = message[2], True
             return None
         job, slot.job = slot.job, None
         ok = message[0] == "ok"
@@ -125,6 +131,12 @@ class LocalPool(Executor):
         if reason is None:
             slot.process.join(timeout=5)
             reason = f"worker process died ({_describe_exit(slot.process.exitcode)})"
+            self._start_failures = 0 if slot.alive_once else self._start_failures + 1
+            if self._start_failures >= MAX_START_FAILURES:
+                raise ExecutorError(
+                    f"worker processes die during start-up ({_describe_exit(slot.process.exitcode)}, "
+                    f"{self._start_failures} in a row); their error output is above"
+                )
         self._kill(slot)
         self._slots[index] = self._start()
         return Outcome(slot.job.key, False, None, reason, slot.started_at, time.time())

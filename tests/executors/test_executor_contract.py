@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -85,3 +89,20 @@ def test_timeout_counts_from_the_start_of_the_job_not_the_worker_boot() -> None:
     with LocalPool(1) as ex:
         ex.submit(Job(1, F + "hang", 0.2, timeout_s=1.0))
         assert drain(ex)[1].ok  # type: ignore[arg-type]
+
+
+def test_workers_that_cannot_start_stop_the_pool_with_a_clear_error(tmp_path: Path) -> None:
+    # A main module that starts a pool without the `if __name__ == "__main__"` guard makes every spawned worker
+    # fail during start-up: the pool must say so instead of failing job after job forever.
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from evoforge.executors import Job, LocalPool\n"
+        "pool = LocalPool(1)\n"
+        "for key in range(100):\n"
+        "    pool.submit(Job(key, 'tests.executors.jobs:double', key))\n"
+        "    pool.wait(timeout=60)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode != 0
+    assert "ExecutorError: worker processes die during start-up (exit code 1, 3 in a row)" in result.stderr
