@@ -48,10 +48,10 @@ def _short(genes: dict) -> str:
     )
 
 
-def run_once(trials: int, workers: int, seed: int, folder: Path) -> RunResult:
+def run_once(trials: int, workers: int, seed: int, folder: Path, random_start: bool = False) -> RunResult:
     data = demo_goal(trials=trials, study=f"digits-bench-seed{seed}")
-    data["search"] = {**data["search"], "seed": seed}
     assert data["search"]["start_from"] == WEAK_DIGITS_DESIGN
+    data["search"] = {**data["search"], "seed": seed, "start_from": None if random_start else WEAK_DIGITS_DESIGN}
     goal = goal_from_dict(data)
     url = f"sqlite:///{folder / f'digits-seed{seed}.db'}"
     t0 = time.time()
@@ -99,6 +99,7 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     p.add_argument("--seed", type=int, default=0, help="first search seed (default 0)")
     p.add_argument("--seeds", type=int, default=1, help="number of search seeds to run (default 1)")
+    p.add_argument("--random-start", action="store_true", help="control run: no seed design (not the protocol)")
     p.add_argument("--keep", type=Path, default=None, help="write the SQLite files here instead of a temp folder")
     args = p.parse_args()
 
@@ -107,7 +108,7 @@ def main() -> None:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         for seed in range(args.seed, args.seed + args.seeds):
-            results.append(run_once(args.trials, args.workers, seed, folder))
+            results.append(run_once(args.trials, args.workers, seed, folder, args.random_start))
 
     print("\n### summary\n")
     print("| search seed | final val acc | final test acc | wall time (s) | target >= 98.5 % |")

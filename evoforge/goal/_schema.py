@@ -41,7 +41,7 @@ class Budget(_Section):
 class Search(_Section):
     proposer: str = "evolution"
     population: int = Field(16, ge=2)
-    tournament: int | None = Field(None, ge=1)
+    tournament: int | None = Field(None, ge=1, description="tournament size (default: half the population)")
     seed: int = 0
     start_from: dict[str, Any] | str | None = Field(
         None, description="a design's genes, or the path of a JSON file holding a design"

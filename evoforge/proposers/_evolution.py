@@ -37,7 +37,7 @@ class EvolutionProposer(Proposer):
     ) -> None:
         super().__init__(space, seed, start_from)
         self.population: deque[Member] = deque(maxlen=population)
-        self.tournament = min(tournament or max(2, population // 4), population)
+        self.tournament = min(tournament or max(2, population // 2), population)
         self._seen: set[Design] = set()
 
     def tell(self, number: int, design: Design, score: float | None) -> None:
