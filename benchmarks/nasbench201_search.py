@@ -185,7 +185,9 @@ def main() -> None:
     parser.add_argument("--path", default="data/nasbench201/nb201_cifar10.csv.gz")
     parser.add_argument("--seeds", type=int, default=50)
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--evolution", nargs="+", default=["16:8", "16:4", "10:3", "25:10"], help="population:tournament")
+    parser.add_argument(
+        "--evolution", nargs="+", default=["16:8", "16:4", "10:3", "25:10"], help="population:tournament"
+    )
     parser.add_argument("--workers", type=int, default=1, help="processes running seeds in parallel")
     parser.add_argument("--sweep", action="store_true", help="also sweep evolution settings on held-out seeds")
     args = parser.parse_args()

@@ -15,17 +15,23 @@ def _clock(seconds: float) -> str:
 
 
 class Progress:
-    """One line on a terminal: trials done of the budget, best so far, generation, ETA. Silent when quiet."""
+    """Trials done of the budget, best so far, generation, ETA. Silent when quiet.
+
+    On a terminal it is one line redrawn in place; into a file or a CI log it writes a plain line every 10 s, so
+    logs stay readable.
+    """
 
     def __init__(self, total: int, done: int = 0, quiet: bool = False, stream: TextIO | None = None) -> None:
         self.total, self.start_done, self.quiet = total, done, quiet
         self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.every_s = 0.2 if self.tty else 10.0
         self.started = time.monotonic()
         self._last = 0.0
 
     def update(self, done: int, running: int, best: float | None, generation: int | None, force: bool = False) -> None:
         now = time.monotonic()
-        if self.quiet or (not force and now - self._last < 0.2):
+        if self.quiet or (not force and now - self._last < self.every_s):
             return
         self._last = now
         elapsed = now - self.started
@@ -36,13 +42,13 @@ class Progress:
         best_text = f"{best:.4f}" if best is not None else "-"
         gen_text = f"gen {generation}" if generation is not None else "no champion"
         line = (
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} trials, {running} running | "
+            f"[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} trials, {running} running | "
             f"best {best_text} | {gen_text} | {_clock(elapsed)} elapsed, ETA {eta}"
         )
-        self.stream.write(line.ljust(100))
+        self.stream.write(f"\r{line.ljust(100)}" if self.tty else f"{line}\n")
         self.stream.flush()
 
     def close(self) -> None:
-        if not self.quiet:
+        if not self.quiet and self.tty:
             self.stream.write("\n")
             self.stream.flush()
