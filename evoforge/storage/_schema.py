@@ -96,3 +96,11 @@ artifacts = Table(
     Column("trial_id", ForeignKey("trials.id"), primary_key=True),
     Column("data", LargeBinary, nullable=False),
 )
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("study_id", ForeignKey("studies.id"), primary_key=True),
+    Column("owner", String(200), nullable=False),  # host:pid of the coordinator running the study
+    Column("heartbeat", Float, nullable=False),
+)

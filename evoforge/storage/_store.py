@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, insert, select, update
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, inspect, select, update
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 
@@ -51,7 +51,10 @@ def open_engine(url: str, create: bool = True) -> Engine:
         engine = create_engine(url)
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
-        t.metadata.create_all(engine)
+        if create:
+            t.metadata.create_all(engine)
+        elif not inspect(engine).has_table("studies"):
+            raise StorageError(f"--storage: {url} is not an evoforge store")
     except (SQLAlchemyError, ImportError) as exc:
         raise StorageError(f"--storage: cannot open {url}: {str(exc).splitlines()[0]}") from None
     return engine
@@ -215,9 +218,9 @@ class Store:
             times["started_at"] = started_at
         with self.engine.begin() as c:
             tid = self._trial_id(c, study_id, number)
-            c.execute(
+            done = c.execute(
                 update(t.trials)
-                .where(t.trials.c.id == tid)
+                .where(t.trials.c.id == tid, t.trials.c.state == "running")
                 .values(
                     state=state,
                     **times,
@@ -226,6 +229,8 @@ class Store:
                     info_json=json.dumps(info) if info is not None else None,
                 )
             )
+            if done.rowcount != 1:  # two coordinators, or a trial finished twice: refuse, record nothing
+                raise StorageError(f"trial {number} is not running; its outcome was not recorded")
             self._event(c, study_id, state, number, {"metrics": metrics, "error": error})
             if generation is not None:
                 c.execute(
@@ -293,10 +298,49 @@ class Store:
             ).all()
         return {state: n for state, n in rows}
 
-    def next_number(self, study_id: int) -> int:
+    def finish_order(self, study_id: int) -> list[int]:
+        """Trial numbers in the order their outcomes were recorded (the order a proposer was told them)."""
+        query = (
+            select(t.events.c.trial_number)
+            .where(t.events.c.study_id == study_id, t.events.c.kind.in_(FINISHED_STATES))
+            .order_by(t.events.c.id)
+        )
         with self.engine.connect() as c:
-            top = c.execute(select(func.max(t.trials.c.number)).where(t.trials.c.study_id == study_id)).scalar()
-        return 0 if top is None else int(top) + 1
+            return [int(n) for n in c.execute(query).scalars()]
+
+    # -- the run lease: at most one coordinator drives a study ----------------------------------------------------
+    def acquire_lease(self, study_id: int, owner: str, stale: Callable[[str, float], bool]) -> str | None:
+        """Take the study's lease for ``owner``; returns None, or the current holder when it is held and live.
+
+        ``stale(holder, heartbeat)`` says whether another holder's lease may be taken over (its process is gone, or
+        its heartbeat is too old). Atomic: of two coordinators racing for a free lease, exactly one gets it.
+        """
+        try:
+            with self.engine.begin() as c:
+                row = c.execute(select(t.leases).where(t.leases.c.study_id == study_id)).first()
+                if row is not None and row.owner != owner and not stale(row.owner, row.heartbeat):
+                    return str(row.owner)
+                if row is not None:
+                    c.execute(delete(t.leases).where(t.leases.c.study_id == study_id))
+                c.execute(insert(t.leases).values(study_id=study_id, owner=owner, heartbeat=time.time()))
+                self._event(c, study_id, "lease_taken", None, {"owner": owner, "from": row.owner if row else None})
+        except IntegrityError:
+            return "another coordinator"
+        return None
+
+    def renew_lease(self, study_id: int, owner: str) -> bool:
+        """Refresh the heartbeat; False if ``owner`` no longer holds the lease."""
+        with self.engine.begin() as c:
+            done = c.execute(
+                update(t.leases)
+                .where(t.leases.c.study_id == study_id, t.leases.c.owner == owner)
+                .values(heartbeat=time.time())
+            )
+        return done.rowcount == 1
+
+    def release_lease(self, study_id: int, owner: str) -> None:
+        with self.engine.begin() as c:
+            c.execute(delete(t.leases).where(t.leases.c.study_id == study_id, t.leases.c.owner == owner))
 
     # -- generations, events, artifacts ----------------------------------------------------------------------------
     def generations(self, study_id: int) -> list[GenerationRecord]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import time
 from collections import deque
 from dataclasses import asdict, dataclass
@@ -21,6 +22,8 @@ from evoforge.study._setup import Setup, prepare
 from evoforge.tasks import EvalSettings
 
 MAX_INFEASIBLE_IN_A_ROW = 500
+LEASE_TTL_S = 60.0  # a coordinator silent for this long is presumed dead, wherever it ran
+HEARTBEAT_S = 5.0
 WORKER_FN = "evoforge.study._worker:run_trial"
 
 
@@ -34,6 +37,30 @@ class RunReport:
 
 def trial_seed(search_seed: int, number: int) -> int:
     return int.from_bytes(hashlib.sha256(f"{search_seed}:{number}".encode()).digest()[:4], "little")
+
+
+def _lease_is_stale(holder: str, heartbeat: float) -> bool:
+    host, _, pid = holder.rpartition(":")
+    if time.time() - heartbeat > LEASE_TTL_S:
+        return True
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True  # the coordinator that held it is gone (e.g. killed with SIGKILL)
+    except PermissionError:
+        return False
+    return False
+
+
+def take_lease(store: Store, study: StudyRecord) -> str:
+    """Make this process the study's only coordinator, or raise naming the one that is running it."""
+    owner = f"{socket.gethostname()}:{os.getpid()}"
+    holder = store.acquire_lease(study.id, owner, _lease_is_stale)
+    if holder is not None:
+        raise EvoforgeError(f"study {study.name!r} is being run by another coordinator ({holder}); wait for it to end")
+    return owner
 
 
 def open_study(store: Store, goal: Goal) -> StudyRecord:
@@ -53,14 +80,12 @@ def open_study(store: Store, goal: Goal) -> StudyRecord:
 
 
 class Coordinator:
-    def __init__(self, setup: Setup, store: Store, study: StudyRecord, executor: Executor, workers: int) -> None:
-        self.setup, self.goal, self.store, self.study, self.executor = (
-            setup,
-            setup.goal,
-            store,
-            study,
-            executor,
-        )
+    def __init__(
+        self, setup: Setup, store: Store, study: StudyRecord, executor: Executor, workers: int, owner: str
+    ) -> None:
+        self.setup, self.goal, self.store, self.study, self.executor = setup, setup.goal, store, study, executor
+        self.owner = owner
+        self._heartbeat = time.monotonic()
         threads = self.goal.evaluation.threads or max(1, (os.cpu_count() or 1) // max(workers, 1))
         e = self.goal.evaluation
         self.settings = EvalSettings(e.device, threads, e.latency_batch, latency_repeats=e.latency_repeats)
@@ -72,14 +97,15 @@ class Coordinator:
 
     # -- recovery: rebuild every piece of state from the store --------------------------------------------------------
     def _recover(self) -> None:
-        trials = self.store.trials(self.study.id)
-        finished = sorted((t for t in trials if t.finished_at is not None), key=lambda t: (t.finished_at, t.number))
-        for t in finished:
+        trials = {t.number: t for t in self.store.trials(self.study.id)}
+        # Replay outcomes in the order they were recorded, which is the order the proposer was told them.
+        for number in self.store.finish_order(self.study.id):
+            t = trials[number]
             self.proposer.tell(t.number, t.design, self.goal.score(t.metrics) if t.state == "complete" else None)
         gens = self.store.generations(self.study.id)
         if gens:
             self.champion = Champion(gens[-1].number, gens[-1].trial_number, gens[-1].score)
-        self.next_number = max((t.number for t in trials), default=-1) + 1
+        self.next_number = max(trials, default=-1) + 1
         self.counts = self.store.count_trials(self.study.id)
         self.queue = deque(self.store.requeue_inflight(self.study.id))
 
@@ -97,20 +123,26 @@ class Coordinator:
         started = time.monotonic()
         wall = self.goal.budget.wall_time_s
         reason = "trial budget spent"
-        while True:
-            out_of_time = wall is not None and time.monotonic() - started > wall
-            if out_of_time:
-                reason = f"wall-time budget of {wall:g} s spent"
-            while self.executor.running < self.executor.capacity and not out_of_time:
-                trial = self._next_trial()
-                if trial is None:
+        try:
+            while True:
+                out_of_time = wall is not None and time.monotonic() - started > wall
+                if out_of_time:
+                    reason = f"wall-time budget of {wall:g} s spent"
+                while self.executor.running < self.executor.capacity and not out_of_time:
+                    trial = self._next_trial()
+                    if trial is None:
+                        break
+                    self._submit(trial)
+                if self.executor.running == 0:
                     break
-                self._submit(trial)
-            if self.executor.running == 0:
-                break
-            for outcome in self.executor.wait(timeout=1.0):
-                self._record(outcome)
-            self._show(progress)
+                for outcome in self.executor.wait(timeout=1.0):
+                    self._record(outcome)
+                self._show(progress)
+                self._keep_lease()
+        except EvoforgeError as exc:
+            # Trials still in flight stay `running` in the store and are re-run by the next `evoforge run`.
+            self.store.log_event(self.study.id, "run_stopped", {"reason": str(exc)})
+            raise
         self._show(progress, force=True)
         self.store.log_event(self.study.id, "run_stopped", {"reason": reason})
         return RunReport(
@@ -119,6 +151,13 @@ class Coordinator:
             self.store.count_trials(self.study.id),
             self.champion.generation if self.champion else None,
         )
+
+    def _keep_lease(self) -> None:
+        if time.monotonic() - self._heartbeat < HEARTBEAT_S:
+            return
+        self._heartbeat = time.monotonic()
+        if not self.store.renew_lease(self.study.id, self.owner):
+            raise EvoforgeError(f"study {self.study.name!r} was taken over by another coordinator; stopping")
 
     def _show(self, progress: Progress, force: bool = False) -> None:
         best = abs(self.champion.score) if self.champion else None
@@ -244,17 +283,23 @@ def run_study(
     """
     from evoforge.executors import InlineExecutor, LocalPool
 
+    if workers is not None and workers < 0:
+        raise GoalError(f"--workers: expected 0 or more, got {workers}")
     setup = prepare(goal)
     store = Store(storage)
     study = open_study(store, goal)
+    owner = take_lease(store, study)
     workers = os.cpu_count() or 1 if workers is None else workers
-    executor: Executor = LocalPool(workers) if workers > 0 else InlineExecutor()
     try:
-        coordinator = Coordinator(setup, store, study, executor, workers)
-        progress = Progress(goal.budget.trials, coordinator.done, quiet=quiet)
+        executor: Executor = LocalPool(workers) if workers > 0 else InlineExecutor()
         try:
-            return coordinator.run(progress)
+            coordinator = Coordinator(setup, store, study, executor, workers, owner)
+            progress = Progress(goal.budget.trials, coordinator.done, quiet=quiet)
+            try:
+                return coordinator.run(progress)
+            finally:
+                progress.close()
         finally:
-            progress.close()
+            executor.shutdown()
     finally:
-        executor.shutdown()
+        store.release_lease(study.id, owner)

@@ -34,6 +34,7 @@ def test_a_promotion_is_recorded_with_its_trial(storage: str) -> None:
     store = Store(storage)
     study = store.create_study("s", "{}")
     store.add_trial(study.id, 0, _design(0), proposer="random", operator=None, rationale="", parents=(), seed=1)
+    store.mark_running(study.id, 0)
     store.finish_trial(
         study.id,
         0,
@@ -51,13 +52,54 @@ def test_a_promotion_is_recorded_with_its_trial(storage: str) -> None:
 def test_a_failed_transaction_leaves_nothing_behind(storage: str) -> None:
     store = Store(storage)
     study = store.create_study("s", "{}")
-    store.add_trial(study.id, 0, _design(0), proposer="random", operator=None, rationale="", parents=(), seed=1)
+    for i in range(2):
+        store.add_trial(
+            study.id, i, _design(i), proposer="random", operator=None, rationale="", parents=(), seed=1, state="running"
+        )
     store.finish_trial(study.id, 0, "complete", metrics={}, generation=NewGeneration(0, 0.7, None, "first"))
     before = len(store.events(study.id))
     with pytest.raises(Exception):  # noqa: B017 - a second generation 0 breaks the unique constraint
-        store.finish_trial(study.id, 0, "failed", error="x", generation=NewGeneration(0, 0.8, None, "again"))
-    assert store.trials(study.id)[0].state == "complete"
+        store.finish_trial(study.id, 1, "complete", metrics={}, generation=NewGeneration(0, 0.8, None, "again"))
+    assert store.trials(study.id)[1].state == "running"
     assert len(store.events(study.id)) == before
+
+
+def test_a_trial_is_finished_once(storage: str) -> None:
+    store = Store(storage)
+    study = store.create_study("s", "{}")
+    store.add_trial(
+        study.id, 0, _design(0), proposer="random", operator=None, rationale="", parents=(), seed=1, state="running"
+    )
+    store.finish_trial(study.id, 0, "complete", metrics={"val_accuracy": 0.5})
+    with pytest.raises(StorageError, match="trial 0 is not running"):
+        store.finish_trial(study.id, 0, "failed", error="again")
+    assert store.trials(study.id)[0].metrics == {"val_accuracy": 0.5}
+    assert [e.kind for e in store.events(study.id)].count("complete") == 1
+
+
+def test_one_lease_holder_at_a_time(storage: str) -> None:
+    store = Store(storage)
+    study = store.create_study("s", "{}")
+    assert store.acquire_lease(study.id, "a", lambda holder, beat: False) is None
+    assert store.acquire_lease(study.id, "b", lambda holder, beat: False) == "a"
+    assert store.renew_lease(study.id, "a")
+    assert store.acquire_lease(study.id, "b", lambda holder, beat: holder == "a") is None  # a is gone
+    assert not store.renew_lease(study.id, "a")
+    store.release_lease(study.id, "b")
+    assert store.acquire_lease(study.id, "c", lambda holder, beat: False) is None
+
+
+def test_read_only_opening_never_creates_or_alters_a_database(tmp_path: Path) -> None:
+    import sqlite3
+
+    with pytest.raises(StorageError, match="no store at"):
+        Store(f"sqlite:///{tmp_path / 'none.db'}", create=False)
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("create table notes (x int)").connection.commit()
+    with pytest.raises(StorageError, match="is not an evoforge store"):
+        Store(f"sqlite:///{other}", create=False)
+    tables = {r[0] for r in sqlite3.connect(other).execute("select name from sqlite_master where type='table'")}
+    assert tables == {"notes"}
 
 
 def test_requeue_puts_running_trials_back(storage: str) -> None:
@@ -68,6 +110,7 @@ def test_requeue_puts_running_trials_back(storage: str) -> None:
     store.mark_running(study.id, 0)
     store.mark_running(study.id, 1)
     store.finish_trial(study.id, 1, "complete", metrics={})
+    assert store.finish_order(study.id) == [1]
     waiting = store.requeue_inflight(study.id)
     assert [t.number for t in waiting] == [0, 2]
     assert store.count_trials(study.id) == {"waiting": 2, "complete": 1}

@@ -102,3 +102,23 @@ def test_kill_9_at_any_moment_then_resume_accounts_for_every_trial_exactly_once(
     gens = [g.number for g in store.generations(study.id)]
     assert gens == list(range(len(gens))) and gens
     assert len(store.events(study.id, "requeued")) == 2
+
+
+def test_a_second_coordinator_on_a_running_study_is_refused(tmp_path: Path) -> None:
+    goal = nb201_goal(trials=12, search={"proposer": "evolution", "population": 4, "seed": 5})
+    goal["task"]["sleep_s"] = 0.3
+    path = tmp_path / "goal.yaml"
+    path.write_text(yaml.safe_dump(goal))
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    first = _start(path, url)
+    _wait_for(url, 1)
+    second = _start(path, url)
+    assert second.wait(timeout=60) == 2
+    assert second.stderr is not None and "is being run by another coordinator" in second.stderr.read().decode()
+    assert first.wait(timeout=120) == 0
+    store = Store(url)
+    study = store.get_study("nb")
+    assert study is not None
+    trials = store.trials(study.id)
+    assert [t.number for t in trials] == list(range(12)) and all(t.attempts == 1 for t in trials)
+    assert sorted(e.trial_number for e in store.events(study.id, "complete")) == list(range(12))
