@@ -71,8 +71,18 @@ class LocalPool(Executor):
         idle = next((s for s in self._slots if s.job is None), None)
         if idle is None:
             raise RuntimeError("executor is full")
+        index = self._slots.index(idle)
+        if not idle.process.is_alive():  # died while idle (e.g. the OOM killer): start a fresh one first
+            self._kill(idle)
+            idle = self._slots[index] = self._start()
         idle.job, idle.started_at = job, None
-        idle.conn.send(job)
+        try:
+            idle.conn.send(job)
+        except (BrokenPipeError, ConnectionResetError, EOFError):
+            self._kill(idle)
+            idle = self._slots[index] = self._start()
+            idle.job = job
+            idle.conn.send(job)
 
     def wait(self, timeout: float | None = None) -> list[Outcome]:
         deadline = None if timeout is None else time.monotonic() + timeout
