@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from evoforge._errors import EvoforgeError
+from evoforge.storage import TRIAL_STATES
 
 DEFAULT_STORAGE = "sqlite:///evoforge.db"
 
@@ -43,7 +44,7 @@ def parser() -> argparse.ArgumentParser:
         ("trials", "every trial of a study"),
     ):
         _read_args(sub.add_parser(name, help=text))
-    sub.choices["trials"].add_argument("--state", default=None, help="only trials in this state")
+    sub.choices["trials"].add_argument("--state", default=None, choices=TRIAL_STATES, help="only trials in this state")
     export = sub.add_parser("export", help="write the champion as standalone PyTorch source, weights and a card")
     _read_args(export)
     export.add_argument("--out", required=True, help="output folder")
@@ -57,8 +58,7 @@ def _print(data: Any, as_json: bool, text: str) -> None:
 def _cmd_run(args: argparse.Namespace, goal: Any) -> int:
     from evoforge.cli._format import format_lineage, format_status
     from evoforge.storage import Store
-    from evoforge.study import run_study
-    from evoforge.study._views import find_study, lineage_view, status_view
+    from evoforge.study import find_study, lineage_view, run_study, status_view
 
     report = run_study(goal, args.storage, args.workers, quiet=args.quiet)
     store = Store(args.storage)
@@ -74,7 +74,7 @@ def _cmd_read(args: argparse.Namespace) -> int:
     from evoforge.cli._format import format_lineage, format_status, format_trials
     from evoforge.export import export_champion
     from evoforge.storage import Store
-    from evoforge.study._views import find_study, lineage_view, status_view, trial_row
+    from evoforge.study import find_study, lineage_view, status_view, trial_row
 
     store = Store(args.storage, create=False)
     study = find_study(store, args.study)

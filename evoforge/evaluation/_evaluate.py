@@ -59,6 +59,8 @@ def train_and_measure(genes: dict[str, Any], splits: Splits, seed: int, settings
         "threads": settings.threads,
         "latency_batch": settings.latency_batch,
         "diverged": not finite,
+        # What the weights expect as input, so the model can be rebuilt and exported without the data.
+        "input": {"shape": list(inp.shape), "classes": inp.classes, "mean": list(inp.mean), "std": list(inp.std)},
     }
     return TrialResult(metrics, save(state), info)
 

@@ -10,13 +10,16 @@ from typing import Any
 from evoforge._errors import EvoforgeError
 from evoforge.export._source import model_source
 from evoforge.goal import goal_from_json
+from evoforge.spaces import InputSpec
 from evoforge.storage import Store, StudyRecord
-from evoforge.study._views import lineage_view
+from evoforge.study import lineage_view
 
 
 def _write_all(out: Path, files: dict[str, bytes]) -> None:
     # Write every file to a scratch folder first, then move each into place: an interrupted export leaves the
     # previous export or the new one, never a truncated file.
+    if out.exists() and not out.is_dir():
+        raise EvoforgeError(f"--out: {out} is a file, not a folder")
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out, prefix=".export-") as scratch:
         for name, data in files.items():
@@ -25,17 +28,24 @@ def _write_all(out: Path, files: dict[str, bytes]) -> None:
             os.replace(Path(scratch) / name, out / name)
 
 
-def export_champion(store: Store, study: StudyRecord, out: str | Path) -> list[Path]:
-    """Write the champion as ``model.py`` + ``weights.safetensors`` (trained tasks) and ``card.json``."""
-    from evoforge.study._setup import prepare
+def _input_spec(info: dict[str, Any]) -> InputSpec:
+    inp = info.get("input")
+    if not isinstance(inp, dict):
+        raise EvoforgeError("the champion's trial does not record its input statistics; re-run the study to export it")
+    return InputSpec(tuple(inp["shape"]), int(inp["classes"]), tuple(inp["mean"]), tuple(inp["std"]))
 
+
+def export_champion(store: Store, study: StudyRecord, out: str | Path) -> list[Path]:
+    """Write the champion as ``model.py`` + ``weights.safetensors`` (trained tasks) and ``card.json``.
+
+    Everything comes from the store: the design, the weights and the input statistics recorded with them.
+    """
     goal = goal_from_json(study.goal_json)
     gens = store.generations(study.id)
     if not gens:
         raise EvoforgeError(f"study {study.name!r} has no champion yet: nothing to export")
     champ = gens[-1]
     trial = next(t for t in store.trials(study.id, states=("complete",)) if t.number == champ.trial_number)
-    setup = prepare(goal)
     card: dict[str, Any] = {
         "study": study.name,
         "generation": champ.number,
@@ -50,14 +60,11 @@ def export_champion(store: Store, study: StudyRecord, out: str | Path) -> list[P
     files: dict[str, bytes] = {}
     artifact = store.artifact(study.id, champ.trial_number)
     if artifact is not None:
-        from evoforge.tasks import TrainedTask
-
-        assert isinstance(setup.task, TrainedTask)
         title = (
             f"evoforge champion of study {study.name!r}: generation {champ.number}, trial #{trial.number}, "
             f"design {champ.design.hash}; test accuracy {champ.test_accuracy:.4f}."
         )
-        files["model.py"] = model_source(champ.design.genes, setup.task.splits.input_spec(), title).encode()
+        files["model.py"] = model_source(champ.design.genes, _input_spec(trial.info), title).encode()
         files["weights.safetensors"] = artifact
         card["files"] = ["model.py", "weights.safetensors", "card.json"]
     else:

@@ -3,6 +3,14 @@
 from evoforge.proposers._base import Proposal, Proposer
 from evoforge.proposers._evolution import EvolutionProposer
 from evoforge.proposers._random import RandomProposer
-from evoforge.proposers._registry import PROPOSERS, make_proposer
+from evoforge.proposers._registry import PROPOSERS, make_proposer, proposer_class
 
-__all__ = ["PROPOSERS", "EvolutionProposer", "Proposal", "Proposer", "RandomProposer", "make_proposer"]
+__all__ = [
+    "PROPOSERS",
+    "EvolutionProposer",
+    "Proposal",
+    "Proposer",
+    "RandomProposer",
+    "make_proposer",
+    "proposer_class",
+]

@@ -5,6 +5,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 from evoforge.design import Design
+from evoforge.goal import Search
 from evoforge.spaces import Space
 
 
@@ -33,6 +34,11 @@ class Proposer(ABC):
         self.space = space
         self.seed = seed
         self.start_from = start_from
+
+    @classmethod
+    def from_search(cls, search: Search, space: Space, start_from: Design | None = None) -> Proposer:
+        """Build from the goal's ``search`` section; proposers with options of their own override this."""
+        return cls(space, search.seed, start_from)
 
     def rng(self, number: int) -> random.Random:
         return random.Random(f"{self.seed}:{number}")

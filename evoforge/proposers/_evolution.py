@@ -5,6 +5,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from evoforge.design import Design
+from evoforge.goal import Search
 from evoforge.proposers._base import Proposal, Proposer
 from evoforge.spaces import Mutation, Space
 
@@ -39,6 +40,10 @@ class EvolutionProposer(Proposer):
         self.population: deque[Member] = deque(maxlen=population)
         self.tournament = min(tournament or max(2, population // 2), population)
         self._seen: set[Design] = set()
+
+    @classmethod
+    def from_search(cls, search: Search, space: Space, start_from: Design | None = None) -> EvolutionProposer:
+        return cls(space, search.seed, start_from, population=search.population, tournament=search.tournament)
 
     def tell(self, number: int, design: Design, score: float | None) -> None:
         self._seen.add(design)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Any
 
-from evoforge.design._design import describe
+from evoforge.design import describe
 
 if TYPE_CHECKING:
     pass

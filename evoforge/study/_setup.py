@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
 from evoforge._errors import GoalError
 from evoforge.design import Design
 from evoforge.goal import Goal
-from evoforge.proposers import Proposer, make_proposer
+from evoforge.proposers import Proposer, make_proposer, proposer_class
 from evoforge.spaces import Space
 from evoforge.tasks import Task, make_task
 
@@ -24,15 +26,7 @@ class Setup:
     start_from: Design | None
 
     def proposer(self) -> Proposer:
-        s = self.goal.search
-        return make_proposer(
-            s.proposer,
-            self.space,
-            seed=s.seed,
-            population=s.population,
-            tournament=s.tournament,
-            start_from=self.start_from,
-        )
+        return make_proposer(self.goal.search, self.space, self.start_from)
 
 
 def _start_design(goal: Goal, space: Space) -> Design | None:
@@ -40,17 +34,30 @@ def _start_design(goal: Goal, space: Space) -> Design | None:
     if raw is None:
         return None
     if isinstance(raw, str):
-        path = Path(raw)
-        if not path.is_file():
-            raise GoalError(f"search.start_from: file not found: {raw}")
-        data = json.loads(path.read_text())
-        raw = data.get("design", data).get("genes", data)
-    design = Design.make(space.name, raw)  # type: ignore[arg-type]
+        raw = _read_design_file(Path(raw))
+    design = Design.make(space.name, raw)
     try:
         space.validate(design)
     except ValueError as exc:
         raise GoalError(f"search.start_from: {exc}") from None
     return design
+
+
+def _read_design_file(path: Path) -> dict[str, Any]:
+    """Genes from a JSON file: an export card, a design ({space, genes}) or the genes themselves."""
+    if not path.is_file():
+        raise GoalError(f"search.start_from: file not found: {path}")
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise GoalError(f"search.start_from: {path} is not valid JSON ({exc})") from None
+    if isinstance(data, dict) and isinstance(data.get("design"), dict):
+        data = data["design"]
+    if isinstance(data, dict) and isinstance(data.get("genes"), dict):
+        data = data["genes"]
+    if not isinstance(data, dict):
+        raise GoalError(f"search.start_from: {path} holds no design (expected a JSON object of genes)")
+    return data
 
 
 def _check_metrics(goal: Goal, task: Task) -> None:
@@ -63,23 +70,48 @@ def _check_metrics(goal: Goal, task: Task) -> None:
                 )
 
 
-def _check_meetable(goal: Goal, space: Space) -> None:
+# Values a metric can take at all; a bound outside them can never be met.
+_RANGES = {"val_accuracy": (0.0, 1.0)}
+
+
+def _check_range(goal: Goal) -> None:
+    for metric, bound in goal.constraints.items():
+        low, high = _RANGES.get(metric, (0.0, float("inf")))
+        if (bound.min is not None and bound.min > high) or (bound.max is not None and bound.max < low):
+            raise GoalError(f"constraints.{metric}: no design can meet it; {metric} lies in [{low:g}, {high:g}]")
+
+
+def _check_meetable(goal: Goal, space: Space, tries: int = 200) -> None:
+    """Refuse static constraints (params, flops) that neither the smallest design nor ``tries`` samples meet."""
     smallest = space.smallest()
     if smallest is None or not goal.constraints:
         return
-    for metric, value in space.static_metrics(smallest).items():
-        bound = goal.constraints.get(metric)
-        if bound is not None and bound.max is not None and value > bound.max:
-            raise GoalError(
-                f"constraints.{metric}: no design can meet max {bound.max:,.6g}; the smallest design in "
-                f"the space has {value:,.6g}"
-            )
+    rng = random.Random(0)
+    first: list[str] = []
+    for i in range(tries + 1):
+        design = smallest if i == 0 else space.sample(rng)
+        static = space.static_metrics(design)
+        broken = [
+            f"constraints.{m}: no design can meet it ({b.violation(m, static[m])} for the smallest design, and "
+            f"none of {tries} sampled designs does better)"
+            for m, b in goal.constraints.items()
+            if m in static and b.violation(m, static[m])
+        ]
+        if not broken:
+            return
+        first = first or broken
+    raise GoalError(first[0])
 
 
 def prepare(goal: Goal) -> Setup:
     """Build the task, space and starting design of ``goal``, or raise ``GoalError`` naming what is wrong."""
     task = make_task(goal.task)
     _check_metrics(goal, task)
+    _check_range(goal)
+    try:
+        task.load()
+    except (ValueError, OSError) as exc:
+        raise GoalError(f"task.path: cannot read the data: {str(exc).splitlines()[0]}") from None
     try:
         space = task.space(goal.space)
     except ValidationError as exc:
@@ -91,7 +123,6 @@ def prepare(goal: Goal) -> Setup:
         raise GoalError(f"space{'.' + where if where else ''}: {message}") from None
     except ValueError as exc:
         raise GoalError(str(exc) if str(exc).startswith("space") else f"space: {exc}") from None
-    if goal.search.proposer not in ("evolution", "random"):
-        raise GoalError(f"search.proposer: unknown proposer {goal.search.proposer!r} (known: evolution, random)")
+    proposer_class(goal.search.proposer)  # raises naming the known proposers
     _check_meetable(goal, space)
     return Setup(goal, task, space, _start_design(goal, space))

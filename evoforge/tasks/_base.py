@@ -47,6 +47,9 @@ class Task(ABC):
     Options: ClassVar[type[TaskOptions]] = TaskOptions
     metrics: ClassVar[frozenset[str]]
 
+    def load(self) -> None:  # noqa: B027 - tasks with data to read override it
+        """Read the task's data now (raising ``ValueError`` or ``OSError`` if it can't), not at the first trial."""
+
     @abstractmethod
     def space(self, options: dict[str, Any]) -> Space:
         """The search space for this task, shaped by the goal's ``space`` section."""

@@ -56,6 +56,9 @@ class TrainedTask(Task):
     def load_splits(self) -> Splits:
         """Read the data and split it; called once per process."""
 
+    def load(self) -> None:
+        _ = self.splits
+
     @property
     def splits(self) -> Splits:
         if self._splits is None:

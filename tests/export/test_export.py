@@ -81,3 +81,23 @@ def test_a_study_without_champion_has_nothing_to_export(tmp_path: Path, storage:
     with pytest.raises(EvoforgeError, match="no champion yet"):
         export_champion(store, study, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_export_needs_only_the_store_not_the_data(tmp_path: Path, storage: str) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 4)).astype(np.float32) * 5 + 3
+    y = (x[:, 0] > 3).astype(np.int64)
+    data = tmp_path / "data.npz"
+    np.savez(data, x=x, y=y)
+    goal = digits_goal(trials=2, task={"name": "arrays", "path": str(data)}, space={"epochs": [1, 4]})
+    goal["search"] = {"proposer": "random", "seed": 0}
+    run_study(goal_from_dict(goal), storage, workers=0)
+    data.unlink()  # the data is gone; the store still holds everything the export needs
+    store = Store(storage)
+    study = store.get_study("digits")
+    assert study is not None
+    paths = export_champion(store, study, tmp_path / "out")
+    source = (tmp_path / "out" / "model.py").read_text()
+    assert "Normalize([" in source and len(paths) == 3
+    with pytest.raises(EvoforgeError, match="is a file, not a folder"):
+        export_champion(store, study, paths[0])

@@ -91,7 +91,9 @@ def test_semantic_errors_are_named_before_any_trial(change: dict, message: str) 
 
 def test_a_constraint_no_design_can_meet_is_refused() -> None:
     goal = goal_from_dict(digits_goal(constraints={"params": {"max": 10}}))
-    with pytest.raises(GoalError, match="constraints.params: no design can meet max 10"):
+    with pytest.raises(
+        GoalError, match=r"constraints.params: no design can meet it \(params 20 > max 10 for the smallest design"
+    ):
         prepare(goal)
 
 
@@ -115,3 +117,50 @@ def test_score_is_signed_and_constraints_void_it() -> None:
     assert goal.score({"val_accuracy": 0.9, "params": 5000}) is None
     minimize = goal_from_dict(nb201_goal(objectives={"latency_ms": "min"}))
     assert minimize.score({"latency_ms": 3.0}) == -3.0
+
+
+@pytest.mark.parametrize(
+    ("constraints", "message"),
+    [
+        ({"params": {"min": 1e12}}, "constraints.params: no design can meet it (params 1e+12"),
+        (
+            {"val_accuracy": {"min": 1.5}},
+            "constraints.val_accuracy: no design can meet it; val_accuracy lies in [0, 1]",
+        ),
+        ({"latency_ms": {"max": -1}}, "constraints.latency_ms: no design can meet it"),
+    ],
+)
+def test_constraints_that_no_design_can_meet_are_refused_before_any_trial(constraints: dict, message: str) -> None:
+    with pytest.raises(GoalError) as info:
+        prepare(goal_from_dict(digits_goal(constraints=constraints)))
+    assert message.split(" (")[0] in str(info.value)
+
+
+def test_an_unreadable_start_design_file_is_named(tmp_path: Path) -> None:
+    for text, message in (("{not json", "is not valid JSON"), ("[1, 2]", "holds no design")):
+        path = tmp_path / "design.json"
+        path.write_text(text)
+        goal = digits_goal()
+        goal["search"]["start_from"] = str(path)
+        with pytest.raises(GoalError, match=f"search.start_from: .*{message}"):
+            prepare(goal_from_dict(goal))
+
+
+def test_an_export_card_can_be_a_start_design(tmp_path: Path) -> None:
+    import json
+
+    from tests.conftest import SMALL_DIGITS_GENES
+
+    path = tmp_path / "card.json"
+    path.write_text(json.dumps({"design": {"hash": "x", "space": "macro", "genes": SMALL_DIGITS_GENES}}))
+    goal = digits_goal()
+    goal["search"]["start_from"] = str(path)
+    setup = prepare(goal_from_dict(goal))
+    assert setup.start_from is not None and setup.start_from.genes == SMALL_DIGITS_GENES
+
+
+def test_data_that_cannot_be_read_is_blamed_on_the_task_path(tmp_path: Path) -> None:
+    path = tmp_path / "data.csv"
+    path.write_text("a,b,label\n1,x,0\n")
+    with pytest.raises(GoalError, match="task.path: cannot read the data: "):
+        prepare(goal_from_dict(digits_goal(task={"name": "arrays", "path": str(path)}, space={})))
