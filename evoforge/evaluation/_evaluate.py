@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,16 @@ def pick_device(name: str) -> torch.device:
     return torch.device("cpu")
 
 
+def _deterministic(device: torch.device) -> None:
+    """Same seed, same result: ask for deterministic kernels (on CUDA, cuBLAS needs its workspace setting before
+    it starts). An operation without a deterministic kernel warns rather than fails."""
+    if device.type == "cuda":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
 def _tensor(a: np.ndarray, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(a)).to(device)
 
@@ -31,6 +42,7 @@ def train_and_measure(genes: dict[str, Any], splits: Splits, seed: int, settings
     from evoforge.tasks import TrialResult
 
     device = pick_device(settings.device)
+    _deterministic(device)
     torch.set_num_threads(settings.threads)
     torch.manual_seed(seed)
     inp = splits.input_spec()

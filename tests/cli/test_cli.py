@@ -13,7 +13,8 @@ from tests.conftest import nb201_goal
 
 
 def evoforge(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
     return subprocess.run([sys.executable, "-m", "evoforge", *args], capture_output=True, text=True, cwd=cwd, env=env)
 
 

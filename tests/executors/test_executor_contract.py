@@ -122,7 +122,8 @@ def test_workers_that_cannot_start_stop_the_pool_with_a_clear_error(tmp_path: Pa
         "    pool.submit(Job(key, 'tests.executors.jobs:double', key))\n"
         "    pool.wait(timeout=60)\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode != 0
     assert "ExecutorError: worker processes die during start-up (exit code 1, 3 in a row)" in result.stderr
