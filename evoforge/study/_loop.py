@@ -74,9 +74,14 @@ def open_study(store: Store, goal: Goal) -> StudyRecord:
         raise GoalError(
             f"study {goal.study!r} exists with a different goal (changed: {', '.join(changed)}); use another study name"
         )
-    if old.budget != goal.budget:
-        store.update_goal(record.id, goal.to_json(), [f"budget: {old.budget} -> {goal.budget}"])
     return record
+
+
+def apply_budget(store: Store, study: StudyRecord, goal: Goal) -> None:
+    """Record a changed budget (the one part of a goal that may change between runs); call holding the lease."""
+    old = goal_from_json(study.goal_json).budget
+    if old != goal.budget:
+        store.update_goal(study.id, goal.to_json(), [f"budget: {old} -> {goal.budget}"])
 
 
 class Coordinator:
@@ -291,6 +296,7 @@ def run_study(
     owner = take_lease(store, study)
     workers = os.cpu_count() or 1 if workers is None else workers
     try:
+        apply_budget(store, study, goal)
         executor: Executor = LocalPool(workers) if workers > 0 else InlineExecutor()
         try:
             coordinator = Coordinator(setup, store, study, executor, workers, owner)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -83,5 +84,6 @@ def test_read_commands_name_a_missing_study(finished: Path) -> None:
 def test_demo_prints_lineage_and_champion_test_accuracy(tmp_path: Path) -> None:
     result = evoforge("demo", "--trials", "6", "--workers", "2", "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "Lineage of study digits-demo" in result.stdout and "generation 0: trial #0" in result.stdout
+    assert "Lineage of study digits-demo" in result.stdout
+    assert re.search(r"^generation 0: trial #\d+ ", result.stdout, re.MULTILINE)  # whichever finished first
     assert "test_accuracy" in result.stdout.splitlines()[-1]
