@@ -298,6 +298,16 @@ class Store:
             ).all()
         return {state: n for state, n in rows}
 
+    def set_test_accuracy(self, study_id: int, generation: int, value: float) -> None:
+        """Record a champion's test accuracy, measured once after its promotion."""
+        with self.engine.begin() as c:
+            c.execute(
+                update(t.generations)
+                .where(t.generations.c.study_id == study_id, t.generations.c.number == generation)
+                .values(test_accuracy=value)
+            )
+            self._event(c, study_id, "tested", None, {"generation": generation, "test_accuracy": value})
+
     def finish_order(self, study_id: int) -> list[int]:
         """Trial numbers in the order their outcomes were recorded (the order a proposer was told them)."""
         query = (

@@ -25,6 +25,7 @@ MAX_INFEASIBLE_IN_A_ROW = 500
 LEASE_TTL_S = 60.0  # a coordinator silent for this long is presumed dead, wherever it ran
 HEARTBEAT_S = 5.0
 WORKER_FN = "evoforge.study._worker:run_trial"
+TEST_FN = "evoforge.study._worker:measure_test"
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ class Coordinator:
         self.pending: dict[int, TrialRecord] = {}
         self.counts: dict[str, int] = {}
         self.champion: Champion | None = None
+        self.tests: deque[Job] = deque()  # champions' test measurements waiting for a worker
         self._recover()
 
     # -- recovery: rebuild every piece of state from the store --------------------------------------------------------
@@ -110,6 +112,10 @@ class Coordinator:
         gens = self.store.generations(self.study.id)
         if gens:
             self.champion = Champion(gens[-1].number, gens[-1].trial_number, gens[-1].score)
+        untestable = {e.payload["generation"] for e in self.store.events(self.study.id, "test_failed")}
+        for g in gens:
+            if g.test_accuracy is None and g.number not in untestable:
+                self._queue_test(g.number, g.design, self.store.artifact(self.study.id, g.trial_number))
         self.next_number = max(trials, default=-1) + 1
         self.counts = self.store.count_trials(self.study.id)
         self.queue = deque(self.store.requeue_inflight(self.study.id))
@@ -133,8 +139,11 @@ class Coordinator:
                 out_of_time = wall is not None and time.monotonic() - started > wall
                 if out_of_time:
                     reason = f"wall-time budget of {wall:g} s spent"
-                while self.executor.running < self.executor.capacity and not out_of_time:
-                    trial = self._next_trial()
+                while self.executor.running < self.executor.capacity:
+                    if self.tests:
+                        self.executor.submit(self.tests.popleft())
+                        continue
+                    trial = None if out_of_time else self._next_trial()
                     if trial is None:
                         break
                     self._submit(trial)
@@ -228,7 +237,22 @@ class Coordinator:
         self.counts[old] = self.counts.get(old, 0) - 1
         self.counts[new] = self.counts.get(new, 0) + 1
 
+    def _queue_test(self, generation: int, design: Design, artifact: bytes | None) -> None:
+        # The held-out test split is read here, for a champion, and nowhere else; in a worker, like any trial.
+        payload = {"task": self.goal.task, "design": design.to_json(), "artifact": artifact}
+        self.tests.append(Job(-(generation + 1), TEST_FN, payload, self.goal.budget.trial_timeout_s))
+
+    def _record_test(self, outcome: Outcome) -> None:
+        generation = -outcome.key - 1
+        if outcome.ok:
+            self.store.set_test_accuracy(self.study.id, generation, float(outcome.value))
+        else:  # recorded, not retried: the generation stands, without a test score
+            self.store.log_event(self.study.id, "test_failed", {"generation": generation, "error": outcome.error})
+
     def _record(self, outcome: Outcome) -> None:
+        if outcome.key < 0:
+            self._record_test(outcome)
+            return
         trial = self.pending.pop(outcome.key)
         if not outcome.ok:
             self.store.finish_trial(
@@ -261,6 +285,8 @@ class Coordinator:
         )
         self._move("running", "complete")
         self.proposer.tell(trial.number, trial.design, score)
+        if generation is not None:
+            self._queue_test(generation.number, trial.design, artifact)
 
     def _maybe_promote(
         self, trial: TrialRecord, score: float | None, artifact: bytes | None
@@ -272,10 +298,8 @@ class Coordinator:
         if reason is None:
             return None, None
         number = 0 if self.champion is None else self.champion.generation + 1
-        # The held-out test split is read here, for a champion, and nowhere else.
-        test = self.setup.task.test_accuracy(trial.design, artifact)
         self.champion = Champion(number, trial.number, score)
-        return NewGeneration(number, score, test, reason), artifact
+        return NewGeneration(number, score, None, reason), artifact  # its test accuracy is measured next
 
 
 def run_study(

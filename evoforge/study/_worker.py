@@ -22,3 +22,9 @@ def run_trial(payload: dict[str, Any]) -> dict[str, Any]:
     design = Design.from_json(payload["design"])
     result = task.evaluate(design, payload["seed"], EvalSettings(**payload["settings"]))
     return {"metrics": result.metrics, "artifact": result.artifact, "info": result.info}
+
+
+def measure_test(payload: dict[str, Any]) -> float:
+    """A champion's accuracy on the held-out test split, from its trained weights."""
+    task = _task(json.dumps(payload["task"], sort_keys=True))
+    return task.test_accuracy(Design.from_json(payload["design"]), payload["artifact"])

@@ -99,8 +99,9 @@ def test_kill_9_at_any_moment_then_resume_accounts_for_every_trial_exactly_once(
         assert trials[number].finished_at == finished_at
     complete_events = [e.trial_number for e in store.events(study.id, "complete")]
     assert sorted(complete_events) == list(range(TRIALS)), "a trial was counted twice"
-    gens = [g.number for g in store.generations(study.id)]
-    assert gens == list(range(len(gens))) and gens
+    gens = store.generations(study.id)
+    assert [g.number for g in gens] == list(range(len(gens))) and gens
+    assert all(g.test_accuracy is not None for g in gens)
     assert len(store.events(study.id, "requeued")) == 2
 
 

@@ -114,3 +114,17 @@ def test_a_wall_time_budget_stops_the_study_cleanly_and_says_so(storage: str) ->
     trials = store.trials(study.id)
     assert 3 <= len(trials) < 500 and all(t.state == "complete" for t in trials)
     assert store.events(study.id, "run_stopped")[-1].payload["reason"] == report.stopped_because
+
+
+def test_a_champion_whose_test_measurement_was_lost_is_measured_on_resume(storage: str) -> None:
+    import sqlalchemy
+
+    run_study(goal_from_dict(nb201_goal(trials=10)), storage, workers=0)
+    store, study = _study(storage, "nb")
+    measured = store.generations(study.id)[-1].test_accuracy
+    with store.engine.begin() as c:  # as if the coordinator died between the promotion and the measurement
+        c.execute(sqlalchemy.text("UPDATE generations SET test_accuracy = NULL"))
+    run_study(goal_from_dict(nb201_goal(trials=10)), storage, workers=0)
+    gens = store.generations(study.id)
+    assert gens[-1].test_accuracy == measured and all(g.test_accuracy is not None for g in gens)
+    assert len(store.trials(study.id)) == 10
