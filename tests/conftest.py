@@ -33,6 +33,15 @@ SMALL_DIGITS_GENES: dict[str, Any] = {
 }
 
 
+def process_alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie waiting to be reaped counts as dead), read from /proc."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def nb201_goal(study: str = "nb", trials: int = 30, **extra: Any) -> dict[str, Any]:
     goal: dict[str, Any] = {
         "study": study,

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import importlib
-
-from evoforge._errors import GoalError
+from evoforge._registry import load_class
 from evoforge.design import Design
 from evoforge.goal import Search
 from evoforge.proposers._base import Proposer
@@ -16,10 +14,7 @@ PROPOSERS = {
 
 
 def proposer_class(name: str) -> type[Proposer]:
-    if name not in PROPOSERS:
-        raise GoalError(f"search.proposer: unknown proposer {name!r} (known: {', '.join(sorted(PROPOSERS))})")
-    module, cls = PROPOSERS[name].split(":")
-    return getattr(importlib.import_module(module), cls)  # type: ignore[no-any-return]
+    return load_class(PROPOSERS, name, "search.proposer", "proposer")  # type: ignore[no-any-return]
 
 
 def make_proposer(search: Search, space: Space, start_from: Design | None = None) -> Proposer:

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from pydantic import ValidationError
 
 from evoforge._errors import GoalError
+from evoforge._registry import load_class
 from evoforge.tasks._base import Task
 
 # name -> "module:Class", imported only when used.
@@ -18,10 +18,7 @@ TASKS = {
 
 
 def task_class(name: str) -> type[Task]:
-    if name not in TASKS:
-        raise GoalError(f"task.name: unknown task {name!r} (known: {', '.join(sorted(TASKS))})")
-    module, cls = TASKS[name].split(":")
-    return getattr(importlib.import_module(module), cls)  # type: ignore[no-any-return]
+    return load_class(TASKS, name, "task.name", "task")  # type: ignore[no-any-return]
 
 
 def make_task(config: dict[str, Any]) -> Task:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from evoforge.executors import Executor, InlineExecutor, Job, LocalPool, Outcome
+from tests.conftest import process_alive
 
 F = "tests.executors.jobs:"
 
@@ -65,14 +66,6 @@ def test_capacity_is_enforced(executor: Executor) -> None:
     assert executor.running == 0
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def test_a_hanging_job_is_killed_at_its_timeout_and_the_worker_replaced() -> None:
     with LocalPool(1) as pool:
         pool.submit(Job(1, F + "pid", None))
@@ -80,7 +73,7 @@ def test_a_hanging_job_is_killed_at_its_timeout_and_the_worker_replaced() -> Non
         pool.submit(Job(2, F + "hang", 600.0, timeout_s=1.0))
         out = drain(pool)[2]  # type: ignore[arg-type]
         assert not out.ok and "timed out after 1 s" in (out.error or "")
-        assert not _alive(first_pid), "the hung worker is still running"
+        assert not process_alive(first_pid), "the hung worker is still running"
         pool.submit(Job(3, F + "pid", None))
         assert drain(pool)[3].value != first_pid  # type: ignore[arg-type]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from evoforge import Store
-from tests.conftest import nb201_goal
+from tests.conftest import nb201_goal, process_alive
 
 TRIALS = 24
 
@@ -28,14 +28,6 @@ def _children(pid: int) -> list[int]:
             if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
                 out.append(int(entry.name))
     return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def _start(goal: Path, url: str) -> subprocess.Popen[bytes]:
@@ -83,7 +75,7 @@ def test_kill_9_at_any_moment_then_resume_accounts_for_every_trial_exactly_once(
                     f"finished trial {t.number} was run again"
                 )
         time.sleep(1.0)
-        assert workers and not any(_alive(w) for w in workers), "workers outlived their coordinator"
+        assert workers and not any(process_alive(w) for w in workers), "workers outlived their coordinator"
 
     proc = _start(path, url)
     assert proc.wait(timeout=180) == 0, proc.stderr.read().decode() if proc.stderr else ""
