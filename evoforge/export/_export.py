@@ -9,7 +9,7 @@ from typing import Any
 
 from evoforge._errors import EvoforgeError
 from evoforge.export._source import model_source
-from evoforge.goal import goal_from_json
+from evoforge.goal import Goal, goal_from_json
 from evoforge.spaces import InputSpec
 from evoforge.storage import Store, StudyRecord
 from evoforge.study import lineage_view
@@ -28,11 +28,23 @@ def _write_all(out: Path, files: dict[str, bytes]) -> None:
             os.replace(Path(scratch) / name, out / name)
 
 
-def _input_spec(info: dict[str, Any]) -> InputSpec:
+def _fraction(value: float | None) -> str:
+    return "not measured" if value is None else f"{value:.4f}"
+
+
+def _input_spec(info: dict[str, Any], goal: Goal) -> InputSpec:
+    """The input statistics recorded with the champion's weights; for a study from before they were recorded, the
+    statistics of the task's data, read again."""
     inp = info.get("input")
-    if not isinstance(inp, dict):
-        raise EvoforgeError("the champion's trial does not record its input statistics; re-run the study to export it")
-    return InputSpec(tuple(inp["shape"]), int(inp["classes"]), tuple(inp["mean"]), tuple(inp["std"]))
+    if isinstance(inp, dict):
+        return InputSpec(tuple(inp["shape"]), int(inp["classes"]), tuple(inp["mean"]), tuple(inp["std"]))
+    from evoforge.study import prepare
+    from evoforge.tasks import TrainedTask
+
+    task = prepare(goal).task
+    if not isinstance(task, TrainedTask):
+        raise EvoforgeError("the champion has weights but its task trains nothing; the store is inconsistent")
+    return task.splits.input_spec()
 
 
 def export_champion(store: Store, study: StudyRecord, out: str | Path) -> list[Path]:
@@ -62,9 +74,9 @@ def export_champion(store: Store, study: StudyRecord, out: str | Path) -> list[P
     if artifact is not None:
         title = (
             f"evoforge champion of study {study.name!r}: generation {champ.number}, trial #{trial.number}, "
-            f"design {champ.design.hash}; test accuracy {champ.test_accuracy:.4f}."
+            f"design {champ.design.hash}; test accuracy {_fraction(champ.test_accuracy)}."
         )
-        files["model.py"] = model_source(champ.design.genes, _input_spec(trial.info), title).encode()
+        files["model.py"] = model_source(champ.design.genes, _input_spec(trial.info, goal), title).encode()
         files["weights.safetensors"] = artifact
         card["files"] = ["model.py", "weights.safetensors", "card.json"]
     else:

@@ -49,6 +49,10 @@ class Space(ABC):
         """The design with the lowest static metrics, for telling whether a constraint can be met at all."""
         return None
 
+    def largest(self) -> Design | None:
+        """The design with the highest static metrics, for telling whether a ``min`` bound can be met at all."""
+        return None
+
     def mutate(self, design: Design, rng: random.Random, operator: str | None = None) -> Mutation:
         """Apply ``operator`` (or a random applicable one) to ``design``; the child differs from the parent."""
         names = [operator] if operator else list(self.operators)

@@ -214,6 +214,23 @@ class MacroSpace(Space):
         }
         return Design.make(self.name, genes)
 
+    def largest(self) -> Design:
+        o = self.options
+        kind = next((k for k in ("residual", "conv", "dsconv") if k in o.block_types), None)
+        blocks = [{"type": kind, "width": max(o.widths), "kernel": max(o.kernels)}] * o.max_blocks if kind else []
+        genes = {
+            "arch": {
+                "blocks": blocks,
+                "norm": "batch" if "batch" in o.norms else o.norms[0],
+                "activation": o.activations[0],
+                "dropout": 0.0,
+                "pooling": "flatten",
+                "hidden": [max(o.hidden_widths)] * o.max_hidden,
+            },
+            "recipe": self._sample_recipe(random.Random(0)),
+        }
+        return Design.make(self.name, genes)
+
     def describe_network(self, design: Design) -> list[str]:
         from evoforge.spaces._macro_build import network_specs
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -79,16 +80,32 @@ class Store:
         metrics: dict[str, float] | None = None,
     ) -> TrialRecord:
         """Record a proposal (with its design and lineage edges to the parent trial numbers)."""
+        try:
+            return self._add_trial(
+                study_id, number, design, proposer, operator, rationale, parents, seed, state, error, metrics
+            )
+        except IntegrityError:
+            raise StorageError(
+                f"trial {number} already exists in this study; is another coordinator running it?"
+            ) from None
+
+    def _add_trial(
+        self,
+        study_id: int,
+        number: int,
+        design: Design,
+        proposer: str,
+        operator: str | None,
+        rationale: str,
+        parents: Sequence[int],
+        seed: int,
+        state: str,
+        error: str | None,
+        metrics: dict[str, float] | None,
+    ) -> TrialRecord:
         now = time.time()
         with self.engine.begin() as c:
-            if c.execute(select(t.designs.c.hash).where(t.designs.c.hash == design.hash)).first() is None:
-                c.execute(
-                    insert(t.designs).values(
-                        hash=design.hash,
-                        space=design.space,
-                        genes_json=json.dumps(design.genes, sort_keys=True),
-                    )
-                )
+            self._insert_design(c, design)
             tid = c.execute(
                 insert(t.trials).values(
                     study_id=study_id,
@@ -179,47 +196,52 @@ class Store:
         times = {"finished_at": finished_at or now}
         if started_at is not None:
             times["started_at"] = started_at
-        with self.engine.begin() as c:
-            tid = self._trial_id(c, study_id, number)
-            done = c.execute(
-                update(t.trials)
-                .where(t.trials.c.id == tid, t.trials.c.state == "running")
-                .values(
-                    state=state,
-                    **times,
-                    error=error,
-                    metrics_json=json.dumps(metrics) if metrics is not None else None,
-                    info_json=json.dumps(info) if info is not None else None,
-                )
-            )
-            if done.rowcount != 1:  # two coordinators, or a trial finished twice: refuse, record nothing
-                raise StorageError(f"trial {number} is not running; its outcome was not recorded")
-            self._event(c, study_id, state, number, {"metrics": metrics, "error": error})
-            if generation is not None:
-                c.execute(
-                    insert(t.generations).values(
-                        study_id=study_id,
-                        number=generation.number,
-                        trial_id=tid,
-                        score=generation.score,
-                        test_accuracy=generation.test_accuracy,
-                        reason=generation.reason,
-                        created_at=now,
+        try:
+            with self.engine.begin() as c:
+                tid = self._trial_id(c, study_id, number)
+                done = c.execute(
+                    update(t.trials)
+                    .where(t.trials.c.id == tid, t.trials.c.state == "running")
+                    .values(
+                        state=state,
+                        **times,
+                        error=error,
+                        metrics_json=json.dumps(metrics) if metrics is not None else None,
+                        info_json=json.dumps(info) if info is not None else None,
                     )
                 )
-                self._event(
-                    c,
-                    study_id,
-                    "promoted",
-                    number,
-                    {
-                        "generation": generation.number,
-                        "test_accuracy": generation.test_accuracy,
-                        "reason": generation.reason,
-                    },
-                )
-            if artifact is not None:
-                c.execute(insert(t.artifacts).values(trial_id=tid, data=artifact))
+                if done.rowcount != 1:  # two coordinators, or a trial finished twice: refuse, record nothing
+                    raise StorageError(f"trial {number} is not running; its outcome was not recorded")
+                self._event(c, study_id, state, number, {"metrics": metrics, "error": error})
+                if generation is not None:
+                    c.execute(
+                        insert(t.generations).values(
+                            study_id=study_id,
+                            number=generation.number,
+                            trial_id=tid,
+                            score=generation.score,
+                            test_accuracy=generation.test_accuracy,
+                            reason=generation.reason,
+                            created_at=now,
+                        )
+                    )
+                    self._event(
+                        c,
+                        study_id,
+                        "promoted",
+                        number,
+                        {
+                            "generation": generation.number,
+                            "test_accuracy": generation.test_accuracy,
+                            "reason": generation.reason,
+                        },
+                    )
+                if artifact is not None:
+                    c.execute(insert(t.artifacts).values(trial_id=tid, data=artifact))
+        except IntegrityError:
+            raise StorageError(
+                f"generation of trial {number} already recorded; is another coordinator running?"
+            ) from None
 
     def requeue_inflight(self, study_id: int) -> list[TrialRecord]:
         """Put trials left ``running`` by a stopped coordinator back to ``waiting``; returns all waiting trials."""
@@ -294,7 +316,17 @@ class Store:
                 if row is not None and row.owner != owner and not stale(row.owner, row.heartbeat):
                     return str(row.owner)
                 if row is not None:
-                    c.execute(delete(t.leases).where(t.leases.c.study_id == study_id))
+                    # Delete exactly the lease we judged, so two coordinators taking over the same dead one cannot
+                    # both succeed: the second deletes nothing and backs off.
+                    gone = c.execute(
+                        delete(t.leases).where(
+                            t.leases.c.study_id == study_id,
+                            t.leases.c.owner == row.owner,
+                            t.leases.c.heartbeat == row.heartbeat,
+                        )
+                    )
+                    if gone.rowcount != 1:
+                        return "another coordinator"
                 c.execute(insert(t.leases).values(study_id=study_id, owner=owner, heartbeat=time.time()))
                 self._event(c, study_id, "lease_taken", None, {"owner": owner, "from": row.owner if row else None})
         except IntegrityError:
@@ -362,6 +394,16 @@ class Store:
             return c.execute(select(t.artifacts.c.data).where(t.artifacts.c.trial_id == tid)).scalar()
 
     # -- internals -------------------------------------------------------------------------------------------------
+    @staticmethod
+    def _insert_design(c: Connection, design: Design) -> None:
+        # Designs are shared by every study in the store: insert-if-absent, safe against a concurrent insert.
+        values = {"hash": design.hash, "space": design.space, "genes_json": json.dumps(design.genes, sort_keys=True)}
+        if c.dialect.name in ("sqlite", "postgresql"):
+            dialect = importlib.import_module(f"sqlalchemy.dialects.{c.dialect.name}")
+            c.execute(dialect.insert(t.designs).values(**values).on_conflict_do_nothing(index_elements=["hash"]))
+        elif c.execute(select(t.designs.c.hash).where(t.designs.c.hash == design.hash)).first() is None:
+            c.execute(insert(t.designs).values(**values))
+
     @staticmethod
     def _event(c: Connection, study_id: int, kind: str, number: int | None, payload: dict[str, Any]) -> None:
         c.execute(

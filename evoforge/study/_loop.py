@@ -41,18 +41,18 @@ def trial_seed(search_seed: int, number: int) -> int:
 
 
 def _lease_is_stale(holder: str, heartbeat: float) -> bool:
+    """A holder on this machine is judged by its process (alive or not, however long a trial keeps it from its
+    heartbeat); a holder elsewhere by its heartbeat."""
     host, _, pid = holder.rpartition(":")
-    if time.time() - heartbeat > LEASE_TTL_S:
-        return True
-    if host != socket.gethostname() or not pid.isdigit():
+    if host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True  # the coordinator that held it is gone (e.g. killed with SIGKILL)
+        except PermissionError:
+            return False
         return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True  # the coordinator that held it is gone (e.g. killed with SIGKILL)
-    except PermissionError:
-        return False
-    return False
+    return time.time() - heartbeat > LEASE_TTL_S
 
 
 def take_lease(store: Store, study: StudyRecord) -> str:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import TextIO
@@ -23,8 +24,8 @@ class Progress:
 
     def __init__(self, total: int, done: int = 0, quiet: bool = False, stream: TextIO | None = None) -> None:
         self.total, self.start_done, self.quiet = total, done, quiet
-        self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty()
+        self.stream = stream or sys.stderr or open(os.devnull, "w")  # noqa: SIM115 - lives as long as this
+        self.tty = not quiet and bool(getattr(self.stream, "isatty", lambda: False)())
         self.every_s = 0.2 if self.tty else 10.0
         self.started = time.monotonic()
         self._last = 0.0

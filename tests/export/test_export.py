@@ -101,3 +101,17 @@ def test_export_needs_only_the_store_not_the_data(tmp_path: Path, storage: str) 
     assert "Normalize([" in source and len(paths) == 3
     with pytest.raises(EvoforgeError, match="is a file, not a folder"):
         export_champion(store, study, paths[0])
+
+
+def test_a_champion_without_a_test_score_still_exports(tmp_path: Path, storage: str) -> None:
+    import sqlalchemy
+
+    run_study(goal_from_dict(digits_goal(trials=1)), storage, workers=0)
+    store = Store(storage)
+    study = store.get_study("digits")
+    assert study is not None
+    with store.engine.begin() as c:  # as if its test measurement had failed
+        c.execute(sqlalchemy.text("UPDATE generations SET test_accuracy = NULL"))
+    export_champion(store, study, tmp_path / "out")
+    assert "test accuracy not measured" in (tmp_path / "out" / "model.py").read_text()
+    assert json.loads((tmp_path / "out" / "card.json").read_text())["metrics"]["test_accuracy"] is None

@@ -92,7 +92,7 @@ def test_semantic_errors_are_named_before_any_trial(change: dict, message: str) 
 def test_a_constraint_no_design_can_meet_is_refused() -> None:
     goal = goal_from_dict(digits_goal(constraints={"params": {"max": 10}}))
     with pytest.raises(
-        GoalError, match=r"constraints.params: no design can meet it \(params 20 > max 10 for the smallest design"
+        GoalError, match=r"constraints.params: no design can meet max 10; the smallest design in the space has 20"
     ):
         prepare(goal)
 
@@ -122,7 +122,7 @@ def test_score_is_signed_and_constraints_void_it() -> None:
 @pytest.mark.parametrize(
     ("constraints", "message"),
     [
-        ({"params": {"min": 1e12}}, "constraints.params: no design can meet it (params 1e+12"),
+        ({"params": {"min": 1e12}}, "constraints.params: no design can meet min 1e+12; the largest design"),
         (
             {"val_accuracy": {"min": 1.5}},
             "constraints.val_accuracy: no design can meet it; val_accuracy lies in [0, 1]",
@@ -164,3 +164,14 @@ def test_data_that_cannot_be_read_is_blamed_on_the_task_path(tmp_path: Path) -> 
     path.write_text("a,b,label\n1,x,0\n")
     with pytest.raises(GoalError, match="task.path: cannot read the data: "):
         prepare(goal_from_dict(digits_goal(task={"name": "arrays", "path": str(path)}, space={})))
+
+
+def test_a_corrupt_data_file_gets_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "data.npz"
+    path.write_bytes(b"PK\x03\x04garbage")
+    with pytest.raises(GoalError, match=r"^task.path: cannot read the data: File is not a zip file$"):
+        prepare(goal_from_dict(digits_goal(task={"name": "arrays", "path": str(path)}, space={})))
+
+
+def test_a_min_bound_some_designs_meet_is_accepted() -> None:
+    prepare(goal_from_dict(digits_goal(constraints={"params": {"min": 44_490}}, space={})))

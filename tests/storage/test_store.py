@@ -110,7 +110,7 @@ def test_requeue_puts_running_trials_back(storage: str) -> None:
     store.mark_running(study.id, 0)
     store.mark_running(study.id, 1)
     store.finish_trial(study.id, 1, "complete", metrics={})
-    assert store.finish_order(study.id) == [1]
+    assert store.finish_order(study.id) == [1]  # recorded order, not trial order: 1 finished before 0
     waiting = store.requeue_inflight(study.id)
     assert [t.number for t in waiting] == [0, 2]
     assert store.count_trials(study.id) == {"waiting": 2, "complete": 1}
@@ -131,3 +131,39 @@ def test_bad_urls_get_one_line_errors(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match="cannot open"):
         Store("nosuchdialect://x")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_finish_order_is_the_order_outcomes_were_recorded(storage: str) -> None:
+    store = Store(storage)
+    study = store.create_study("s", "{}")
+    for i in range(3):
+        store.add_trial(
+            study.id, i, _design(i), proposer="random", operator=None, rationale="", parents=(), seed=i, state="running"
+        )
+    for i in (2, 0, 1):
+        store.finish_trial(study.id, i, "complete", metrics={})
+    assert store.finish_order(study.id) == [2, 0, 1]
+
+
+def test_a_duplicate_trial_number_is_a_storage_error_not_a_traceback(storage: str) -> None:
+    store = Store(storage)
+    study = store.create_study("s", "{}")
+    store.add_trial(study.id, 0, _design(0), proposer="random", operator=None, rationale="", parents=(), seed=1)
+    with pytest.raises(StorageError, match="trial 0 already exists"):
+        store.add_trial(study.id, 0, _design(1), proposer="random", operator=None, rationale="", parents=(), seed=1)
+
+
+def test_a_lease_judged_stale_is_taken_over_by_one_coordinator_only(storage: str) -> None:
+    store = Store(storage)
+    study = store.create_study("s", "{}")
+    assert store.acquire_lease(study.id, "dead", lambda holder, beat: False) is None
+    results = []
+
+    def b_races_in(holder: str, beat: float) -> bool:
+        # While A judges the dead holder, B takes the lease over first.
+        results.append(store.acquire_lease(study.id, "B", lambda h, b: True))
+        return True
+
+    results.append(store.acquire_lease(study.id, "A", b_races_in))
+    assert results == [None, "another coordinator"]  # B got it; A backed off
+    assert not store.renew_lease(study.id, "A") and store.renew_lease(study.id, "B")

@@ -98,8 +98,8 @@ def test_kill_9_at_any_moment_then_resume_accounts_for_every_trial_exactly_once(
 
 
 def test_a_second_coordinator_on_a_running_study_is_refused(tmp_path: Path) -> None:
-    goal = nb201_goal(trials=12, search={"proposer": "evolution", "population": 4, "seed": 5})
-    goal["task"]["sleep_s"] = 0.3
+    goal = nb201_goal(trials=16, search={"proposer": "evolution", "population": 4, "seed": 5})
+    goal["task"]["sleep_s"] = 0.6  # the first run has several seconds left when the second starts
     path = tmp_path / "goal.yaml"
     path.write_text(yaml.safe_dump(goal))
     url = f"sqlite:///{tmp_path / 'study.db'}"
@@ -113,5 +113,19 @@ def test_a_second_coordinator_on_a_running_study_is_refused(tmp_path: Path) -> N
     study = store.get_study("nb")
     assert study is not None
     trials = store.trials(study.id)
-    assert [t.number for t in trials] == list(range(12)) and all(t.attempts == 1 for t in trials)
-    assert sorted(e.trial_number for e in store.events(study.id, "complete")) == list(range(12))
+    assert [t.number for t in trials] == list(range(16)) and all(t.attempts == 1 for t in trials)
+    assert sorted(e.trial_number for e in store.events(study.id, "complete")) == list(range(16))
+
+
+def test_a_lease_on_this_machine_is_judged_by_its_process_elsewhere_by_its_heartbeat() -> None:
+    import socket
+
+    from evoforge.study._loop import LEASE_TTL_S, _lease_is_stale
+
+    here, long_ago = socket.gethostname(), time.time() - 10 * LEASE_TTL_S
+    assert not _lease_is_stale(f"{here}:{os.getpid()}", long_ago)  # alive, just busy with a long trial
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    assert _lease_is_stale(f"{here}:{dead.pid}", time.time())
+    assert _lease_is_stale("elsewhere:123", long_ago)
+    assert not _lease_is_stale("elsewhere:123", time.time())
