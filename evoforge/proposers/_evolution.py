@@ -64,10 +64,10 @@ class EvolutionProposer(Proposer):
         return self._note(Proposal(mutation.design, (parent.number,), mutation.operator, why))
 
     def _initial(self, rng: random.Random) -> Proposal:
-        if self.start_from is None:
+        # From a starting design, half the first population spreads around it (one to three chained mutations) and
+        # half is sampled at random: the start may be poor, and the search should not be confined near it.
+        if self.start_from is None or rng.random() < 0.5:
             return self._note(Proposal(self.space.sample(rng), (), None, "random sample for the first population"))
-        # One to three mutations from the starting design: the first population should spread around it, not
-        # stay within one step of a design that may be poor.
         mutation = self.space.mutate_chain(self.start_from, rng, rng.randint(1, 3))
         why = f"{mutation.rationale} (first population, from the starting design)"
         return self._note(Proposal(mutation.design, (0,), mutation.operator, why))
