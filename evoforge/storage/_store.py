@@ -3,7 +3,8 @@ from __future__ import annotations
 import importlib
 import json
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -80,31 +81,8 @@ class Store:
         metrics: dict[str, float] | None = None,
     ) -> TrialRecord:
         """Record a proposal (with its design and lineage edges to the parent trial numbers)."""
-        try:
-            return self._add_trial(
-                study_id, number, design, proposer, operator, rationale, parents, seed, state, error, metrics
-            )
-        except IntegrityError:
-            raise StorageError(
-                f"trial {number} already exists in this study; is another coordinator running it?"
-            ) from None
-
-    def _add_trial(
-        self,
-        study_id: int,
-        number: int,
-        design: Design,
-        proposer: str,
-        operator: str | None,
-        rationale: str,
-        parents: Sequence[int],
-        seed: int,
-        state: str,
-        error: str | None,
-        metrics: dict[str, float] | None,
-    ) -> TrialRecord:
         now = time.time()
-        with self.engine.begin() as c:
+        with self._writing(f"trial {number} already exists in this study; is another coordinator running it?") as c:
             self._insert_design(c, design)
             tid = c.execute(
                 insert(t.trials).values(
@@ -196,52 +174,47 @@ class Store:
         times = {"finished_at": finished_at or now}
         if started_at is not None:
             times["started_at"] = started_at
-        try:
-            with self.engine.begin() as c:
-                tid = self._trial_id(c, study_id, number)
-                done = c.execute(
-                    update(t.trials)
-                    .where(t.trials.c.id == tid, t.trials.c.state == "running")
-                    .values(
-                        state=state,
-                        **times,
-                        error=error,
-                        metrics_json=json.dumps(metrics) if metrics is not None else None,
-                        info_json=json.dumps(info) if info is not None else None,
+        with self._writing(f"generation of trial {number} already recorded; is another coordinator running?") as c:
+            tid = self._trial_id(c, study_id, number)
+            done = c.execute(
+                update(t.trials)
+                .where(t.trials.c.id == tid, t.trials.c.state == "running")
+                .values(
+                    state=state,
+                    **times,
+                    error=error,
+                    metrics_json=json.dumps(metrics) if metrics is not None else None,
+                    info_json=json.dumps(info) if info is not None else None,
+                )
+            )
+            if done.rowcount != 1:  # two coordinators, or a trial finished twice: refuse, record nothing
+                raise StorageError(f"trial {number} is not running; its outcome was not recorded")
+            self._event(c, study_id, state, number, {"metrics": metrics, "error": error})
+            if generation is not None:
+                c.execute(
+                    insert(t.generations).values(
+                        study_id=study_id,
+                        number=generation.number,
+                        trial_id=tid,
+                        score=generation.score,
+                        test_accuracy=generation.test_accuracy,
+                        reason=generation.reason,
+                        created_at=now,
                     )
                 )
-                if done.rowcount != 1:  # two coordinators, or a trial finished twice: refuse, record nothing
-                    raise StorageError(f"trial {number} is not running; its outcome was not recorded")
-                self._event(c, study_id, state, number, {"metrics": metrics, "error": error})
-                if generation is not None:
-                    c.execute(
-                        insert(t.generations).values(
-                            study_id=study_id,
-                            number=generation.number,
-                            trial_id=tid,
-                            score=generation.score,
-                            test_accuracy=generation.test_accuracy,
-                            reason=generation.reason,
-                            created_at=now,
-                        )
-                    )
-                    self._event(
-                        c,
-                        study_id,
-                        "promoted",
-                        number,
-                        {
-                            "generation": generation.number,
-                            "test_accuracy": generation.test_accuracy,
-                            "reason": generation.reason,
-                        },
-                    )
-                if artifact is not None:
-                    c.execute(insert(t.artifacts).values(trial_id=tid, data=artifact))
-        except IntegrityError:
-            raise StorageError(
-                f"generation of trial {number} already recorded; is another coordinator running?"
-            ) from None
+                self._event(
+                    c,
+                    study_id,
+                    "promoted",
+                    number,
+                    {
+                        "generation": generation.number,
+                        "test_accuracy": generation.test_accuracy,
+                        "reason": generation.reason,
+                    },
+                )
+            if artifact is not None:
+                c.execute(insert(t.artifacts).values(trial_id=tid, data=artifact))
 
     def requeue_inflight(self, study_id: int) -> list[TrialRecord]:
         """Put trials left ``running`` by a stopped coordinator back to ``waiting``; returns all waiting trials."""
@@ -394,6 +367,15 @@ class Store:
             return c.execute(select(t.artifacts.c.data).where(t.artifacts.c.trial_id == tid)).scalar()
 
     # -- internals -------------------------------------------------------------------------------------------------
+    @contextmanager
+    def _writing(self, conflict: str) -> Iterator[Connection]:
+        """One transaction; a uniqueness conflict (two writers claiming the same row) becomes a one-line error."""
+        try:
+            with self.engine.begin() as c:
+                yield c
+        except IntegrityError:
+            raise StorageError(conflict) from None
+
     @staticmethod
     def _insert_design(c: Connection, design: Design) -> None:
         # Designs are shared by every study in the store: insert-if-absent, safe against a concurrent insert.
