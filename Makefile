@@ -26,7 +26,8 @@ test: lint
 
 bench: install
 	$(BIN)/python benchmarks/nasbench201_search.py
-	$(BIN)/python benchmarks/digits_evolution.py
+	$(BIN)/python benchmarks/digits_evolution.py --trials 100 --workers 2 --seeds 3
+	$(BIN)/python benchmarks/digits_design_check.py --seeds 4
 	$(BIN)/python benchmarks/overhead.py
 
 clean:

@@ -13,6 +13,7 @@ accuracy is summarized (mean / min / max). Each run uses a fresh SQLite file in 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import tempfile
 import time
@@ -48,10 +49,14 @@ def _short(genes: dict) -> str:
     )
 
 
-def run_once(trials: int, workers: int, seed: int, folder: Path, random_start: bool = False) -> RunResult:
+def run_once(
+    trials: int, workers: int, seed: int, folder: Path, random_start: bool = False, override: dict | None = None
+) -> RunResult:
     data = demo_goal(trials=trials, study=f"digits-bench-seed{seed}")
     assert data["search"]["start_from"] == WEAK_DIGITS_DESIGN
     data["search"] = {**data["search"], "seed": seed, "start_from": None if random_start else WEAK_DIGITS_DESIGN}
+    for section, value in (override or {}).items():  # a section's fields are merged; objectives are replaced
+        data[section] = value if section == "objectives" else {**data.get(section, {}), **value}
     goal = goal_from_dict(data)
     url = f"sqlite:///{folder / f'digits-seed{seed}.db'}"
     t0 = time.time()
@@ -101,6 +106,12 @@ def main() -> None:
     p.add_argument("--seeds", type=int, default=1, help="number of search seeds to run (default 1)")
     p.add_argument("--random-start", action="store_true", help="control run: no seed design (not the protocol)")
     p.add_argument("--keep", type=Path, default=None, help="write the SQLite files here instead of a temp folder")
+    p.add_argument(
+        "--override",
+        type=json.loads,
+        default=None,
+        help='goal sections to change, as JSON: \'{"search": {"population": 8}}\'',
+    )
     args = p.parse_args()
 
     results: list[RunResult] = []
@@ -108,7 +119,7 @@ def main() -> None:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         for seed in range(args.seed, args.seed + args.seeds):
-            results.append(run_once(args.trials, args.workers, seed, folder, args.random_start))
+            results.append(run_once(args.trials, args.workers, seed, folder, args.random_start, args.override))
 
     print("\n### summary\n")
     print("| search seed | final val acc | final test acc | wall time (s) | target >= 98.5 % |")

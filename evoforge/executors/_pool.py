@@ -5,7 +5,7 @@ import multiprocessing as mp
 import os
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 
@@ -27,7 +27,6 @@ class _Slot:
     job: Job | None = None
     started_at: float | None = None
     alive_once: bool = False  # the worker has run at least one job: it got through start-up
-    outcomes: list[Outcome] = field(default_factory=list)
 
 
 def _describe_exit(code: int | None) -> str:

@@ -231,12 +231,6 @@ class MacroSpace(Space):
         }
         return Design.make(self.name, genes)
 
-    def describe_network(self, design: Design) -> list[str]:
-        from evoforge.spaces._macro_build import network_specs
-
-        features, head = network_specs(design.genes, self.inp)
-        return [f"{s.kind}{s.args} -> {s.out_shape}" for s in features + head]
-
 
 def _raise_first_failed(prefix: str, checks: dict[str, bool]) -> None:
     for name, ok in checks.items():

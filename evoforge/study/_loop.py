@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import socket
 import time
 from collections import deque
 from dataclasses import asdict, dataclass
@@ -16,14 +15,13 @@ from evoforge.executors import Executor, Job, Outcome
 from evoforge.goal import Goal, goal_from_json
 from evoforge.proposers import Proposer
 from evoforge.storage import NewGeneration, Store, StudyRecord, TrialRecord
+from evoforge.study._lease import HEARTBEAT_S, take_lease
 from evoforge.study._progress import Progress
 from evoforge.study._promotion import Champion, promotion_reason
 from evoforge.study._setup import Setup, prepare
 from evoforge.tasks import EvalSettings
 
 MAX_INFEASIBLE_IN_A_ROW = 500
-LEASE_TTL_S = 60.0  # a coordinator silent for this long is presumed dead, wherever it ran
-HEARTBEAT_S = 5.0
 WORKER_FN = "evoforge.study._worker:run_trial"
 TEST_FN = "evoforge.study._worker:measure_test"
 
@@ -38,30 +36,6 @@ class RunReport:
 
 def trial_seed(search_seed: int, number: int) -> int:
     return int.from_bytes(hashlib.sha256(f"{search_seed}:{number}".encode()).digest()[:4], "little")
-
-
-def _lease_is_stale(holder: str, heartbeat: float) -> bool:
-    """A holder on this machine is judged by its process (alive or not, however long a trial keeps it from its
-    heartbeat); a holder elsewhere by its heartbeat."""
-    host, _, pid = holder.rpartition(":")
-    if host == socket.gethostname() and pid.isdigit():
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return True  # the coordinator that held it is gone (e.g. killed with SIGKILL)
-        except PermissionError:
-            return False
-        return False
-    return time.time() - heartbeat > LEASE_TTL_S
-
-
-def take_lease(store: Store, study: StudyRecord) -> str:
-    """Make this process the study's only coordinator, or raise naming the one that is running it."""
-    owner = f"{socket.gethostname()}:{os.getpid()}"
-    holder = store.acquire_lease(study.id, owner, _lease_is_stale)
-    if holder is not None:
-        raise EvoforgeError(f"study {study.name!r} is being run by another coordinator ({holder}); wait for it to end")
-    return owner
 
 
 def open_study(store: Store, goal: Goal) -> StudyRecord:
@@ -215,10 +189,8 @@ class Coordinator:
         return trial
 
     def _static_violations(self, design: Design) -> list[str]:
-        static = self.setup.space.static_metrics(design) if self.goal.constraints else {}
-        return [
-            v for m, bound in self.goal.constraints.items() if m in static for v in [bound.violation(m, static[m])] if v
-        ]
+        # Only metrics known before training; measured ones are checked when the trial comes back.
+        return self.goal.violations(self.setup.space.static_metrics(design)) if self.goal.constraints else []
 
     def _submit(self, trial: TrialRecord) -> None:
         payload = {

@@ -120,7 +120,7 @@ def test_a_second_coordinator_on_a_running_study_is_refused(tmp_path: Path) -> N
 def test_a_lease_on_this_machine_is_judged_by_its_process_elsewhere_by_its_heartbeat() -> None:
     import socket
 
-    from evoforge.study._loop import LEASE_TTL_S, _lease_is_stale
+    from evoforge.study._lease import LEASE_TTL_S, _lease_is_stale
 
     here, long_ago = socket.gethostname(), time.time() - 10 * LEASE_TTL_S
     assert not _lease_is_stale(f"{here}:{os.getpid()}", long_ago)  # alive, just busy with a long trial

@@ -27,7 +27,7 @@ def test_a_study_spends_its_budget_exactly_and_promotes_champions(storage: str) 
     assert scores == sorted(scores) and len(set(scores)) == len(scores)
     assert all(g.test_accuracy is not None for g in gens)
     best = max(t.metrics["val_accuracy"] for t in trials)
-    assert gens[-1].score == pytest.approx(best, abs=0.0025 + 1e-12) or gens[-1].score == best
+    assert 0 <= best - gens[-1].score <= 0.0025  # the champion is the best, or within the noise margin of it
 
 
 def test_evolution_children_name_their_parent_and_operator(storage: str) -> None:
