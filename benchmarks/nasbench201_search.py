@@ -62,7 +62,7 @@ class ProposerSearcher:
         return self.proposer.ask(number).design
 
     def tell(self, number: int, design: Design, score: float) -> None:
-        self.proposer.tell(number, design, score)
+        self.proposer.tell(number, design, (score,))
 
 
 class TPESearcher:

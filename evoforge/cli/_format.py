@@ -16,8 +16,8 @@ def _num(value: Any) -> str:
 def format_status(view: dict[str, Any]) -> str:
     counts = ", ".join(f"{n} {state}" for state, n in view["trials"].items() if n)
     lines = [
-        f"study       {view['study']}  (task {view['task']}, objective "
-        f"{', '.join(f'{k} {v}' for k, v in view['objective'].items())})",
+        f"study       {view['study']}  (task {view['task']}, objectives "
+        f"{', '.join(f'{k} {v}' for k, v in view['objectives'].items())})",
         f"trials      {counts or 'none'}  (budget {view['budget']['trials']})",
         f"generation  {_num(view['generation'])}",
     ]
@@ -27,6 +27,20 @@ def format_status(view: dict[str, Any]) -> str:
         lines.append(f"champion    trial #{champ['trial']}  design {champ['design']}")
         shown = ["val_accuracy", "test_accuracy", "val_loss", "params", "flops", "latency_ms", "train_time_s"]
         lines.append("            " + "  ".join(f"{k} {_num(m[k])}" for k in shown if k in m))
+    if view.get("front"):
+        lines.append(format_front(view["front"]))
+    return "\n".join(lines)
+
+
+def format_front(front: dict[str, Any]) -> str:
+    names = list(front["objectives"])
+    lines = [
+        f"front       {len(front['members'])} non-dominated trials, hypervolume {front['hypervolume']:.6g}",
+        "            " + f"{'trial':>6}  {'design':<16}  " + "  ".join(f"{n:>14}" for n in names),
+    ]
+    for member in front["members"]:
+        values = "  ".join(f"{_num(member['metrics'].get(n)):>14}" for n in names)
+        lines.append("            " + f"{'#' + str(member['trial']):>6}  {member['design']:<16}  {values}")
     return "\n".join(lines)
 
 
@@ -45,6 +59,8 @@ def format_lineage(view: dict[str, Any]) -> str:
         lines.append(f"  ancestry: {path}")
         for change in g["changes"]:
             lines.append(f"  changed: {change}")
+    if view.get("front"):
+        lines += ["", format_front(view["front"])]
     return "\n".join(lines)
 
 

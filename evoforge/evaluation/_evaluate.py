@@ -1,15 +1,22 @@
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import time
+import warnings
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+from torch import nn
 
+from evoforge.evaluation._energy import EnergyMeter
 from evoforge.evaluation._measure import accuracy_and_loss, flops_per_sample, latency_ms
-from evoforge.evaluation._train import train
-from evoforge.spaces import InputSpec, build_network
+from evoforge.evaluation._memory import peak_memory_mb
+from evoforge.evaluation._train import Training
+from evoforge.spaces import InputSpec, build_network, deploy_of
 
 if TYPE_CHECKING:
     from evoforge.tasks import EvalSettings, Splits, TrialResult
@@ -31,56 +38,158 @@ def _deterministic(device: torch.device) -> None:
     torch.use_deterministic_algorithms(True, warn_only=True)
 
 
-def _tensor(a: np.ndarray, device: torch.device) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(a)).to(device)
+def _tensor(a: np.ndarray, device: torch.device, channels_last: bool = False) -> torch.Tensor:
+    t = torch.from_numpy(np.ascontiguousarray(a)).to(device)
+    return t.contiguous(memory_format=torch.channels_last) if channels_last and t.dim() == 4 else t
 
 
-def train_and_measure(genes: dict[str, Any], splits: Splits, seed: int, settings: EvalSettings) -> TrialResult:
-    """Train a macro-space design from scratch and measure it on the validation split (never the test split)."""
-    from safetensors.torch import save
+def precision_context(precision: str, device: torch.device) -> Callable[[], Any]:
+    """A context factory: bf16 autocast for ``bf16``, nothing for ``fp32``."""
+    if precision == "bf16":
+        return lambda: torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext
 
+
+def data_subset(n: int, fraction: float) -> np.ndarray:
+    """A fixed subset of ``fraction`` of ``n`` training examples: the same for every design and seed."""
+    keep = max(2, int(round(n * fraction)))
+    return np.sort(np.random.default_rng(0).permutation(n)[:keep])
+
+
+def train_and_measure(
+    genes: dict[str, Any],
+    splits: Splits,
+    seed: int,
+    settings: EvalSettings,
+    until: int | None = None,
+    checkpoint: bytes | None = None,
+) -> TrialResult:
+    """Train a macro-space design and measure it on the validation split (never the test split).
+
+    Trains from ``checkpoint`` (or from scratch) up to epoch ``until`` (default: the recipe's epochs), measuring
+    validation accuracy and loss after every epoch. Before the last epoch it returns those and a checkpoint to
+    continue from; at the last, the full measurement of the deployed model.
+    """
     from evoforge.tasks import TrialResult
 
     device = pick_device(settings.device)
     _deterministic(device)
     torch.set_num_threads(settings.threads)
     torch.manual_seed(seed)
+    deploy, recipe = deploy_of(genes), genes["recipe"]
     inp = splits.input_spec()
+    cl = bool(deploy["channels_last"])
     model = build_network(genes, inp).to(device)
-    x_train, y_train = _tensor(splits.x_train, device), _tensor(splits.y_train, device)
-    x_val, y_val = _tensor(splits.x_val, device), _tensor(splits.y_val, device)
+    if cl:
+        model = model.to(memory_format=torch.channels_last)
+    subset = data_subset(len(splits.y_train), recipe.get("data_fraction", 1.0))
+    x_train, y_train = _tensor(splits.x_train[subset], device, cl), _tensor(splits.y_train[subset], device)
+    x_val, y_val = _tensor(splits.x_val, device, cl), _tensor(splits.y_val, device)
+    precision = precision_context(deploy["precision"], device)
 
-    start = time.perf_counter()
-    finite = train(model, x_train, y_train, genes["recipe"], seed, noise_std=0.1 * float(np.mean(inp.std)))
-    train_time = time.perf_counter() - start
-
-    val_acc, val_loss = accuracy_and_loss(model, x_val, y_val)
-    reps = -(-settings.latency_batch // len(x_val))
-    batch = x_val.repeat(reps, *([1] * (x_val.dim() - 1)))[: settings.latency_batch]
-    metrics = {
-        "val_accuracy": val_acc,
-        "val_loss": val_loss if finite and np.isfinite(val_loss) else float("inf"),
-        "params": float(sum(p.numel() for p in model.parameters())),
-        "flops": flops_per_sample(model, x_val),
-        "latency_ms": latency_ms(model, batch, settings.latency_warmup, settings.latency_repeats),
-        "train_time_s": train_time,
-    }
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    info = {
+    training = Training(model, recipe, seed, len(y_train), device)
+    spent = {"train_time_s": 0.0, "energy_j": 0.0}
+    if checkpoint is not None:
+        saved = torch.load(io.BytesIO(checkpoint), map_location=device, weights_only=True)
+        training.load(saved["training"])
+        spent = saved["spent"]
+    stop = min(until or recipe["epochs"], recipe["epochs"])
+    curve: list[dict[str, float]] = []
+    noise = 0.1 * float(np.mean(inp.std))
+    with EnergyMeter(device.type, settings.power_w) as meter:
+        start = time.perf_counter()
+        while training.epoch < stop and training.run_epoch(x_train, y_train, noise, precision):
+            with precision():
+                acc, loss = accuracy_and_loss(model, x_val, y_val)
+            curve.append({"epoch": training.epoch, "val_accuracy": acc, "val_loss": loss})
+        spent["train_time_s"] += time.perf_counter() - start
+    energy = meter.reading()
+    spent["energy_j"] += energy.joules
+    info: dict[str, Any] = {
         "device": str(device),
         "threads": settings.threads,
-        "latency_batch": settings.latency_batch,
-        "diverged": not finite,
+        "epoch": training.epoch,
+        "curve": curve,
+        "energy": {"source": energy.source, "detail": energy.detail},
+        "estimated": ["energy_j"] if energy.estimated else [],
         # What the weights expect as input, so the model can be rebuilt and exported without the data.
         "input": {"shape": list(inp.shape), "classes": inp.classes, "mean": list(inp.mean), "std": list(inp.std)},
     }
+    if training.finite and training.epoch < recipe["epochs"]:
+        metrics = {"val_accuracy": curve[-1]["val_accuracy"], "val_loss": curve[-1]["val_loss"], **spent}
+        buffer = io.BytesIO()
+        torch.save({"training": training.state(), "spent": spent}, buffer)
+        return TrialResult(metrics, info=info, checkpoint=buffer.getvalue())
+    return _final(model, training, x_val, y_val, deploy, settings, spent, info)
+
+
+def _final(
+    model: nn.Module,
+    training: Training,
+    x_val: torch.Tensor,
+    y_val: torch.Tensor,
+    deploy: dict[str, Any],
+    settings: EvalSettings,
+    spent: dict[str, float],
+    info: dict[str, Any],
+) -> TrialResult:
+    """The trained model as it will be deployed (quantized, compiled, in its precision), measured."""
+    from safetensors.torch import save
+
+    from evoforge.tasks import TrialResult
+
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    deployed, x_val, y_val, extra = deployed_model(model, x_val, y_val, deploy)
+    precision = precision_context(deploy["precision"], x_val.device)
+    reps = -(-settings.latency_batch // len(x_val))
+    batch = x_val.repeat(reps, *([1] * (x_val.dim() - 1)))[: settings.latency_batch]
+    with precision():
+        val_acc, val_loss = accuracy_and_loss(deployed, x_val, y_val)
+        latency = latency_ms(deployed, batch, settings.latency_warmup, settings.latency_repeats)
+        memory = peak_memory_mb(deployed, batch)
+    metrics = {
+        "val_accuracy": val_acc,
+        "val_loss": val_loss if training.finite and np.isfinite(val_loss) else float("inf"),
+        "params": float(sum(p.numel() for p in model.parameters())),
+        "flops": flops_per_sample(model, x_val),
+        "latency_ms": latency,
+        "peak_memory_mb": memory,
+        **spent,
+    }
+    info.update(extra, latency_batch=settings.latency_batch, diverged=not training.finite)
     return TrialResult(metrics, save(state), info)
 
 
+def deployed_model(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, deploy: dict[str, Any]
+) -> tuple[nn.Module, torch.Tensor, torch.Tensor, dict[str, Any]]:
+    """The model as its efficiency genes say to run it, and the data moved to where it runs: int8 dynamic
+    quantization runs on CPU; ``compile`` wraps it in ``torch.compile`` (its compile time is reported)."""
+    extra: dict[str, Any] = {}
+    model = model.eval()
+    if deploy["quantize"] == "int8":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch.ao.quantization announces its move to torchao
+            model = torch.ao.quantization.quantize_dynamic(model.cpu(), {nn.Linear}, dtype=torch.qint8)
+        x, y = x.cpu(), y.cpu()
+        extra["latency_device"] = "cpu (int8 dynamic quantization runs on CPU)"
+    if deploy["compile"]:
+        start = time.perf_counter()
+        model = torch.compile(model)  # type: ignore[assignment]
+        with torch.no_grad():
+            model(x[:2])
+        extra["compile_s"] = time.perf_counter() - start
+    return model, x, y, extra
+
+
 def accuracy_of(genes: dict[str, Any], inp: InputSpec, artifact: bytes, x: np.ndarray, y: np.ndarray) -> float:
-    """Accuracy of a trained network, rebuilt from its genes and weights, on (x, y)."""
+    """Accuracy of a trained network, rebuilt from its genes and weights and deployed as its genes say, on (x, y)."""
     from safetensors.torch import load
 
     model = build_network(genes, inp)
     model.load_state_dict(load(artifact))
-    return accuracy_and_loss(model, _tensor(x, torch.device("cpu")), _tensor(y, torch.device("cpu")))[0]
+    deploy = deploy_of(genes)
+    cpu = torch.device("cpu")
+    deployed, xt, yt, _ = deployed_model(model, _tensor(x, cpu, deploy["channels_last"]), _tensor(y, cpu), deploy)
+    with precision_context(deploy["precision"], cpu)():
+        return accuracy_and_loss(deployed, xt, yt)[0]

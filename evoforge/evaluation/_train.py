@@ -44,29 +44,56 @@ def augment(x: torch.Tensor, kind: str, noise_std: float, gen: torch.Generator) 
     return padded[batch, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)  # (N, C, H, W)
 
 
-def train(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, recipe: dict[str, Any], seed: int, noise_std: float
-) -> bool:
-    """Train in place; returns False if the loss became non-finite (the run diverged and stopped)."""
-    gen = torch.Generator(device=x.device).manual_seed(seed)
-    batch = min(recipe["batch_size"], len(y))
-    steps_per_epoch = math.ceil(len(y) / batch)
-    opt = make_optimizer(model, recipe)
-    schedule = make_schedule(opt, recipe, recipe["epochs"] * steps_per_epoch)
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=recipe["label_smoothing"])
-    model.train()
-    for _ in range(recipe["epochs"]):
-        order = torch.randperm(len(y), generator=gen, device=x.device)
-        for i in range(steps_per_epoch):
-            idx = order[i * batch : (i + 1) * batch]
+class Training:
+    """One design's training, resumable between epochs: the model, optimizer, schedule and random generator, and
+    how far it got. ``state()`` / ``load()`` carry it across processes, so training in pieces (as a multi-fidelity
+    scheduler does) gives exactly the result of training straight through."""
+
+    def __init__(self, model: nn.Module, recipe: dict[str, Any], seed: int, n_train: int, device: torch.device):
+        self.model, self.recipe = model, recipe
+        self.gen = torch.Generator(device=device).manual_seed(seed)
+        self.batch = min(recipe["batch_size"], n_train)
+        self.steps_per_epoch = math.ceil(n_train / self.batch)
+        self.opt = make_optimizer(model, recipe)
+        self.schedule = make_schedule(self.opt, recipe, recipe["epochs"] * self.steps_per_epoch)
+        self.loss_fn = nn.CrossEntropyLoss(label_smoothing=recipe["label_smoothing"])
+        self.epoch = 0
+        self.finite = True  # False once the loss became non-finite: the run diverged and stopped
+
+    def run_epoch(self, x: torch.Tensor, y: torch.Tensor, noise_std: float, precision: Any) -> bool:
+        """One pass over (x, y) under the ``precision`` context (autocast or none); False if it diverged."""
+        self.model.train()
+        order = torch.randperm(len(y), generator=self.gen, device=x.device)
+        for i in range(self.steps_per_epoch):
+            idx = order[i * self.batch : (i + 1) * self.batch]
             if len(idx) < 2 and i > 0:
                 continue  # batch norm cannot use a batch of one
-            loss = loss_fn(model(augment(x[idx], recipe["augment"], noise_std, gen)), y[idx])
+            with precision():
+                loss = self.loss_fn(self.model(augment(x[idx], self.recipe["augment"], noise_std, self.gen)), y[idx])
             if not torch.isfinite(loss):
+                self.finite = False
                 return False
-            opt.zero_grad(set_to_none=True)
+            self.opt.zero_grad(set_to_none=True)
             loss.backward()
-            opt.step()
-            if schedule is not None:
-                schedule.step()
-    return True
+            self.opt.step()
+            if self.schedule is not None:
+                self.schedule.step()
+        self.epoch += 1
+        return True
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "model": self.model.state_dict(),
+            "opt": self.opt.state_dict(),
+            "schedule": self.schedule.state_dict() if self.schedule is not None else None,
+            "gen": self.gen.get_state(),
+            "epoch": self.epoch,
+        }
+
+    def load(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["opt"])
+        if self.schedule is not None:
+            self.schedule.load_state_dict(state["schedule"])
+        self.gen.set_state(state["gen"])
+        self.epoch = int(state["epoch"])

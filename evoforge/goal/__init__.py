@@ -1,7 +1,7 @@
 """Goals: what a person defines (task, objectives, constraints, budget, search, oversight), validated."""
 
 from evoforge.goal._load import goal_from_dict, goal_from_json, load_goal
-from evoforge.goal._schema import Budget, Constraint, Evaluation, Goal, Oversight, Search
+from evoforge.goal._schema import Budget, Constraint, Evaluation, Goal, Oversight, Preference, Search
 
 __all__ = [
     "Budget",
@@ -9,6 +9,7 @@ __all__ = [
     "Evaluation",
     "Goal",
     "Oversight",
+    "Preference",
     "Search",
     "goal_from_dict",
     "goal_from_json",

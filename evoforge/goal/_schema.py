@@ -64,6 +64,28 @@ class Evaluation(_Section):
     latency_batch: int = Field(32, ge=1)
     latency_repeats: int = Field(10, ge=1)
     threads: int | None = Field(None, ge=1, description="torch threads per worker (default: cores / workers)")
+    power_w: float | None = Field(
+        None, gt=0, description="stated power for energy estimates: W per busy CPU core (10) or per GPU (300)"
+    )
+
+
+class Preference(_Section):
+    """How the champion is picked from the Pareto front: the best ``objective`` among the points meeting ``where``
+    (soft bounds: points outside them stay on the front but cannot be champion), or the highest weighted sum of
+    the objectives (``weights``, with each minimized metric's sign flipped: ``{val_accuracy: 1, latency_ms: 0.01}``
+    trades 1 ms of latency for 0.01 of accuracy)."""
+
+    objective: str | None = None
+    where: dict[str, Constraint] = {}
+    weights: dict[str, float] = {}
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Preference:
+        if (self.objective is None) == (not self.weights):
+            raise ValueError("give either objective (with optional where) or weights")
+        if self.weights and self.where:
+            raise ValueError("where goes with objective, not with weights")
+        return self
 
 
 class Goal(_Section):
@@ -74,6 +96,10 @@ class Goal(_Section):
     space: dict[str, Any] = {}
     objectives: dict[str, Direction]
     constraints: dict[str, Constraint] = {}
+    preference: Preference | None = None
+    reference: dict[str, float] = Field(
+        {}, description="hypervolume reference point: the worst value of each objective worth counting"
+    )
     budget: Budget
     search: Search = Search()
     oversight: Oversight = Oversight()
@@ -88,22 +114,58 @@ class Goal(_Section):
 
     @field_validator("objectives")
     @classmethod
-    def _one_objective(cls, v: dict[str, Direction]) -> dict[str, Direction]:
-        if len(v) != 1:
-            raise ValueError(f"give exactly one objective for now, got {len(v)}")
+    def _some_objective(cls, v: dict[str, Direction]) -> dict[str, Direction]:
+        if not v:
+            raise ValueError("give at least one objective, e.g. {val_accuracy: max}")
         return v
+
+    @model_validator(mode="after")
+    def _names_objectives(self) -> Goal:
+        p = self.preference
+        named = {
+            "reference": list(self.reference),
+            "preference.objective": [p.objective] if p and p.objective else [],
+            "preference.weights": list(p.weights) if p else [],
+        }
+        known = ", ".join(self.objectives)
+        for where, names in named.items():
+            for name in names:
+                if name not in self.objectives:
+                    raise ValueError(f"{where}: {name!r} is not an objective (objectives: {known})")
+        return self
 
     @property
     def objective(self) -> tuple[str, Direction]:
-        return next(iter(self.objectives.items()))
+        """The objective the champion is judged on (the preference's, else the first listed)."""
+        name = (self.preference and self.preference.objective) or next(iter(self.objectives))
+        if self.preference and self.preference.weights:
+            return "weighted sum", "max"
+        return name, self.objectives[name]
+
+    def values(self, metrics: dict[str, float]) -> tuple[float, ...] | None:
+        """The objectives as a point to maximize (minimized ones negated), or None when one is missing or not a
+        number, or a constraint is broken."""
+        out = []
+        for metric, direction in self.objectives.items():
+            value = metrics.get(metric)
+            if value is None or value != value:
+                return None
+            out.append(float(value) if direction == "max" else -float(value))
+        return None if self.violations(metrics) else tuple(out)
 
     def score(self, metrics: dict[str, float]) -> float | None:
-        """The objective as a number to maximize, or None when it is missing or a constraint is broken."""
-        metric, direction = self.objective
-        value = metrics.get(metric)
-        if value is None or value != value or self.violations(metrics):
+        """How good a result is as a champion, as a number to maximize; None when it cannot be champion (missing
+        value, a broken constraint, or outside the preference's ``where``)."""
+        point = self.values(metrics)
+        if point is None:
             return None
-        return float(value) if direction == "max" else -float(value)
+        oriented = dict(zip(self.objectives, point, strict=True))
+        p = self.preference
+        if p is not None and p.weights:
+            return sum(w * oriented[m] for m, w in p.weights.items())
+        if p is not None and any(b.violation(m, metrics[m]) for m, b in p.where.items() if m in metrics):
+            return None
+        return oriented[self.objective[0]]
 
     def violations(self, metrics: dict[str, float]) -> list[str]:
         out = []

@@ -8,6 +8,8 @@ from evoforge.design import Design
 from evoforge.goal import Search
 from evoforge.spaces import Space
 
+Values = tuple[float, ...]  # one value per objective, higher is better
+
 
 @dataclass(frozen=True)
 class Proposal:
@@ -23,9 +25,10 @@ class Proposer(ABC):
     """Decides what to try next. It never trains anything.
 
     Contract: ``ask(number)`` proposes trial ``number`` and is deterministic given the proposer's seed, ``number``
-    and what it was told before; ``tell`` gives it a finished trial's design and score (higher is better, None when
-    the trial failed or broke a constraint). Replaying ``tell`` over a study's finished trials in the order they
-    finished rebuilds the proposer's state, so a resumed study behaves like one that never stopped.
+    and what it was told before; ``tell`` gives it a finished trial's design and objective values (one per
+    objective, each oriented so that higher is better; None when the trial failed or broke a constraint).
+    Replaying ``tell`` over a study's finished trials in the order they finished rebuilds the proposer's state, so
+    a resumed study behaves like one that never stopped.
     """
 
     name: str
@@ -47,7 +50,7 @@ class Proposer(ABC):
     def ask(self, number: int) -> Proposal:
         """The design for trial ``number``."""
 
-    def tell(self, number: int, design: Design, score: float | None) -> None:  # noqa: B027 - optional
+    def tell(self, number: int, design: Design, values: Values | None) -> None:  # noqa: B027 - optional
         """Learn from a finished trial; ignored by proposers that keep no state."""
 
     def _start(self, number: int) -> Proposal | None:

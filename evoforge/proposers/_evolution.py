@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from evoforge.design import Design
 from evoforge.goal import Search
-from evoforge.proposers._base import Proposal, Proposer
+from evoforge.pareto import crowding_distance, non_dominated_sort
+from evoforge.proposers._base import Proposal, Proposer, Values
 from evoforge.spaces import Mutation, Space
 
 
@@ -14,7 +15,7 @@ from evoforge.spaces import Mutation, Space
 class Member:
     number: int
     design: Design
-    score: float
+    values: Values
 
 
 class EvolutionProposer(Proposer):
@@ -23,6 +24,8 @@ class EvolutionProposer(Proposer):
     Until ``population`` trials have scored, it proposes random designs (or one to three chained mutations of the
     goal's starting design). Then each proposal mutates the winner of a tournament among ``tournament`` members
     drawn from the ``population`` most recently finished trials: the oldest drop out, whatever their score.
+    With several objectives the tournament is won as in NSGA-II: lowest Pareto rank within the population, then
+    the largest crowding distance (the loneliest point of the front), so the search spreads along the front.
     """
 
     name = "evolution"
@@ -45,10 +48,10 @@ class EvolutionProposer(Proposer):
     def from_search(cls, search: Search, space: Space, start_from: Design | None = None) -> EvolutionProposer:
         return cls(space, search.seed, start_from, population=search.population, tournament=search.tournament)
 
-    def tell(self, number: int, design: Design, score: float | None) -> None:
+    def tell(self, number: int, design: Design, values: Values | None) -> None:
         self._seen.add(design)
-        if score is not None:
-            self.population.append(Member(number, design, score))
+        if values is not None:
+            self.population.append(Member(number, design, tuple(values)))
 
     def ask(self, number: int) -> Proposal:
         start = self._start(number)
@@ -57,8 +60,10 @@ class EvolutionProposer(Proposer):
         rng = self.rng(number)
         if len(self.population) < (self.population.maxlen or 0):
             return self._initial(rng)
-        contestants = rng.sample(list(self.population), self.tournament)
-        parent = max(contestants, key=lambda m: m.score)
+        members = list(self.population)
+        fitness = _fitness([m.values for m in members])
+        contestants = rng.sample(range(len(members)), self.tournament)
+        parent = members[max(contestants, key=lambda i: fitness[i])]
         mutation = self._fresh_mutation(parent.design, rng)
         why = f"{mutation.rationale} (parent #{parent.number} won a tournament of {self.tournament})"
         return self._note(Proposal(mutation.design, (parent.number,), mutation.operator, why))
@@ -84,3 +89,17 @@ class EvolutionProposer(Proposer):
     def _note(self, proposal: Proposal) -> Proposal:
         self._seen.add(proposal.design)
         return proposal
+
+
+def _fitness(points: list[Values]) -> list[tuple[float, float]]:
+    """A sort key per point (higher wins): the value itself for one objective; for several, NSGA-II's order of
+    Pareto rank, then crowding distance among the points of the same rank."""
+    if len(points[0]) == 1:
+        return [(p[0], 0.0) for p in points]
+    ranks = non_dominated_sort(points)
+    crowding = [0.0] * len(points)
+    for rank in set(ranks):
+        same = [i for i, r in enumerate(ranks) if r == rank]
+        for i, d in zip(same, crowding_distance([points[i] for i in same]), strict=True):
+            crowding[i] = d
+    return [(-float(r), c) for r, c in zip(ranks, crowding, strict=True)]

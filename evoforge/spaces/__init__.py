@@ -6,10 +6,11 @@ from typing import Any
 
 from evoforge.spaces._base import Mutation, Space
 from evoforge.spaces._input import InputSpec
-from evoforge.spaces._macro import MacroOptions, MacroSpace
+from evoforge.spaces._macro import DEPLOY_DEFAULTS, MacroOptions, MacroSpace, deploy_of
 from evoforge.spaces._nb201 import NB201_OPS, NB201Space, arch_string
 
 __all__ = [
+    "DEPLOY_DEFAULTS",
     "NB201_OPS",
     "InputSpec",
     "MacroOptions",
@@ -19,6 +20,7 @@ __all__ = [
     "Space",
     "arch_string",
     "build_network",
+    "deploy_of",
     "network_specs",
 ]
 

@@ -13,6 +13,21 @@ from evoforge.spaces._macro_ops import OPERATORS, TYPICAL_LR
 
 BlockType = Literal["conv", "dsconv", "residual", "pool"]
 
+# Efficiency genes: how the trained model is run. A design without a ``deploy`` section runs with these.
+DEPLOY_DEFAULTS: dict[str, Any] = {"precision": "fp32", "channels_last": False, "compile": False, "quantize": "none"}
+# The space option that lists each efficiency gene's choices.
+DEPLOY_OPTIONS = {
+    "precision": "precisions",
+    "channels_last": "channels_last",
+    "compile": "compile",
+    "quantize": "quantize",
+}
+
+
+def deploy_of(genes: dict[str, Any]) -> dict[str, Any]:
+    """A design's efficiency genes, defaults filled in."""
+    return {**DEPLOY_DEFAULTS, **genes.get("deploy", {})}
+
 
 class MacroOptions(BaseModel):
     """The goal's ``space:`` section for macro-architecture tasks: what the search may build."""
@@ -41,6 +56,18 @@ class MacroOptions(BaseModel):
     weight_decay: tuple[float, float] = (0.0, 0.1)
     max_dropout: float = Field(0.5, ge=0.0, lt=1.0)
     max_label_smoothing: float = Field(0.2, ge=0.0, lt=1.0)
+    # Efficiency genes (searched only when given more than the default): bf16 autocast in training and inference,
+    # channels-last memory format, torch.compile of the inference model, dynamic int8 quantization (CPU).
+    precisions: list[Literal["fp32", "bf16"]] = ["fp32"]
+    channels_last: list[bool] = [False]
+    compile: list[bool] = [False]
+    quantize: list[Literal["none", "int8"]] = ["none"]
+    # Train on this fraction of the training split (a fixed subset): a cheaper recipe, judged by its results.
+    data_fractions: list[float] = [1.0]
+
+    @property
+    def searches_deploy(self) -> bool:
+        return any(getattr(self, option) != [DEPLOY_DEFAULTS[gene]] for gene, option in DEPLOY_OPTIONS.items())
 
     @model_validator(mode="after")
     def _check(self) -> MacroOptions:
@@ -54,11 +81,15 @@ class MacroOptions(BaseModel):
             "schedules",
             "augments",
             "batch_sizes",
+            *DEPLOY_OPTIONS.values(),
+            "data_fractions",
         ):
             if not getattr(self, name):
                 raise ValueError(f"{name}: must list at least one choice")
         if any(k % 2 == 0 or k < 1 for k in self.kernels):
             raise ValueError("kernels: each must be an odd positive integer")
+        if any(not 0 < f <= 1 for f in self.data_fractions):
+            raise ValueError("data_fractions: each must lie in (0, 1]")
         if any(w < 1 for w in self.widths + self.hidden_widths + self.batch_sizes):
             raise ValueError("widths, hidden_widths and batch_sizes must be positive")
         for name in ("lr", "epochs", "weight_decay"):
@@ -73,7 +104,8 @@ class MacroSpace(Space):
 
     Genes: ``arch`` = {blocks: [{type, width, kernel} | {type: pool, op}], norm, activation, dropout, pooling,
     hidden: [widths]} and ``recipe`` = {optimizer, lr, momentum, weight_decay, schedule, batch_size, epochs,
-    label_smoothing, augment}. Flat inputs get dense-only networks (no blocks).
+    label_smoothing, augment[, data_fraction]}, plus ``deploy`` = {precision, channels_last, compile, quantize} when
+    the options search efficiency genes. Flat inputs get dense-only networks (no blocks).
     """
 
     name = "macro"
@@ -89,7 +121,10 @@ class MacroSpace(Space):
     # -- sampling ------------------------------------------------------------------------------------------------
     def sample(self, rng: random.Random) -> Design:
         for _ in range(1000):
-            design = Design.make(self.name, {"arch": self._sample_arch(rng), "recipe": self._sample_recipe(rng)})
+            genes = {"arch": self._sample_arch(rng), "recipe": self._sample_recipe(rng)}
+            if self.options.searches_deploy:
+                genes["deploy"] = {g: rng.choice(getattr(self.options, o)) for g, o in DEPLOY_OPTIONS.items()}
+            design = Design.make(self.name, genes)
             if self._is_valid(design):
                 return design
         raise ValueError("could not sample a valid design: the space options leave no room")
@@ -131,6 +166,7 @@ class MacroSpace(Space):
             "epochs": rng.randint(o.epochs[0], max(o.epochs[0], min(o.epochs[1], 20))),
             "label_smoothing": rng.choice([s for s in (0.0, 0.05, 0.1) if s <= o.max_label_smoothing]),
             "augment": rng.choice(o.augments),
+            **({"data_fraction": rng.choice(o.data_fractions)} if o.data_fractions != [1.0] else {}),
         }
 
     # -- validity --------------------------------------------------------------------------------------------------
@@ -141,6 +177,7 @@ class MacroSpace(Space):
         try:
             self._validate_arch(genes["arch"])
             self._validate_recipe(genes["recipe"])
+            self._validate_deploy(genes)
         except (KeyError, TypeError) as exc:
             raise ValueError(f"malformed macro design: missing or mistyped gene {exc}") from exc
 
@@ -181,8 +218,18 @@ class MacroSpace(Space):
             "label_smoothing": 0.0 <= r["label_smoothing"] <= o.max_label_smoothing,
             "augment": r["augment"] in o.augments
             and (r["augment"] == "none" or self.inp.is_image or r["augment"] == "noise"),
+            "data_fraction": r.get("data_fraction", 1.0) in o.data_fractions,
         }
         _raise_first_failed("recipe", checks)
+
+    def _validate_deploy(self, genes: dict[str, Any]) -> None:
+        extra = set(genes.get("deploy", {})) - set(DEPLOY_DEFAULTS)
+        if extra:
+            raise ValueError(f"deploy.{sorted(extra)[0]}: unknown efficiency gene")
+        deploy = deploy_of(genes)
+        checks = {gene: deploy[gene] in getattr(self.options, option) for gene, option in DEPLOY_OPTIONS.items()}
+        checks["channels_last"] = checks["channels_last"] and (self.inp.is_image or not deploy["channels_last"])
+        _raise_first_failed("deploy", checks)
 
     # -- measurements known before training -------------------------------------------------------------------
     def static_metrics(self, design: Design) -> dict[str, float]:

@@ -221,6 +221,30 @@ def change_momentum(g: Genes, rng: random.Random, space: Any) -> Any:
     return _swap_choice(g, rng, "recipe", "momentum", _momentum_range(), "trade speed for stability")
 
 
+def swap_deploy(g: Genes, rng: random.Random, space: Any) -> Any:
+    from evoforge.spaces._macro import DEPLOY_OPTIONS, deploy_of
+
+    deploy = deploy_of(g)
+    genes = [gene for gene, option in DEPLOY_OPTIONS.items() if len(getattr(space.options, option)) > 1]
+    if not genes:
+        return None
+    gene = rng.choice(genes)
+    old = deploy[gene]
+    deploy[gene] = rng.choice([c for c in getattr(space.options, DEPLOY_OPTIONS[gene]) if c != old])
+    g["deploy"] = deploy
+    return g, f"run it with {gene} {old} -> {deploy[gene]}: measure what it saves"
+
+
+def change_data_fraction(g: Genes, rng: random.Random, space: Any) -> Any:
+    r = g["recipe"]
+    old = r.get("data_fraction", 1.0)
+    others = [f for f in space.options.data_fractions if f != old]
+    if not others:
+        return None
+    r["data_fraction"] = rng.choice(others)
+    return g, f"train on {r['data_fraction']:g} of the data instead of {old:g}: cheaper, maybe as good"
+
+
 OPERATORS = {
     fn.__name__: fn
     for fn in (
@@ -245,5 +269,7 @@ OPERATORS = {
         change_label_smoothing,
         swap_augment,
         change_momentum,
+        swap_deploy,
+        change_data_fraction,
     )
 }

@@ -164,9 +164,11 @@ class Store:
         artifact: bytes | None = None,
         started_at: float | None = None,
         finished_at: float | None = None,
+        note: dict[str, Any] | None = None,
     ) -> None:
         """Record a trial's outcome, and the promotion it earned if any, in one transaction.
 
+        ``note`` adds study-level facts known at this moment (e.g. the front's hypervolume) to the trial's event.
         ``started_at`` / ``finished_at`` (epoch seconds) are when the work itself ran, as the worker saw it; without
         them the trial keeps the time it was handed out and finishes now.
         """
@@ -189,7 +191,7 @@ class Store:
             )
             if done.rowcount != 1:  # two coordinators, or a trial finished twice: refuse, record nothing
                 raise StorageError(f"trial {number} is not running; its outcome was not recorded")
-            self._event(c, study_id, state, number, {"metrics": metrics, "error": error})
+            self._event(c, study_id, state, number, {"metrics": metrics, "error": error, **(note or {})})
             if generation is not None:
                 c.execute(
                     insert(t.generations).values(

@@ -15,6 +15,7 @@ from evoforge.executors import Executor, Job, Outcome
 from evoforge.goal import Goal, goal_from_json
 from evoforge.proposers import Proposer
 from evoforge.storage import NewGeneration, Store, StudyRecord, TrialRecord
+from evoforge.study._front import StudyFront, fixed_reference
 from evoforge.study._lease import HEARTBEAT_S, take_lease
 from evoforge.study._progress import Progress
 from evoforge.study._promotion import Champion, promotion_reason
@@ -68,12 +69,15 @@ class Coordinator:
         self._heartbeat = time.monotonic()
         threads = self.goal.evaluation.threads or max(1, (os.cpu_count() or 1) // max(workers, 1))
         e = self.goal.evaluation
-        self.settings = EvalSettings(e.device, threads, e.latency_batch, latency_repeats=e.latency_repeats)
+        self.settings = EvalSettings(
+            e.device, threads, e.latency_batch, latency_repeats=e.latency_repeats, power_w=e.power_w
+        )
         self.proposer: Proposer = setup.proposer()
         self.pending: dict[int, TrialRecord] = {}
         self.counts: dict[str, int] = {}
         self.champion: Champion | None = None
         self.tests: deque[Job] = deque()  # champions' test measurements waiting for a worker
+        self.front = StudyFront(self.goal, fixed_reference(self.goal, setup.space))
         self._recover()
 
     # -- recovery: rebuild every piece of state from the store --------------------------------------------------------
@@ -82,7 +86,10 @@ class Coordinator:
         # Replay outcomes in the order they were recorded, which is the order the proposer was told them.
         for number in self.store.finish_order(self.study.id):
             t = trials[number]
-            self.proposer.tell(t.number, t.design, self.goal.score(t.metrics) if t.state == "complete" else None)
+            values = self.goal.values(t.metrics) if t.state == "complete" else None
+            self.proposer.tell(t.number, t.design, values)
+            if values is not None:
+                self.front.add(t.number, t.metrics)
         gens = self.store.generations(self.study.id)
         if gens:
             self.champion = Champion(gens[-1].number, gens[-1].trial_number, gens[-1].score)
@@ -243,6 +250,7 @@ class Coordinator:
         if broken:
             info["constraint_violations"] = broken
         score = self.goal.score(metrics)
+        hypervolume = self.front.add(trial.number, metrics)
         generation, artifact = self._maybe_promote(trial, score, outcome.value["artifact"])
         self.store.finish_trial(
             self.study.id,
@@ -254,9 +262,10 @@ class Coordinator:
             artifact=artifact,
             started_at=outcome.started_at,
             finished_at=outcome.finished_at,
+            note={"hypervolume": hypervolume},
         )
         self._move("running", "complete")
-        self.proposer.tell(trial.number, trial.design, score)
+        self.proposer.tell(trial.number, trial.design, self.goal.values(metrics))
         if generation is not None:
             self._queue_test(generation.number, trial.design, artifact)
 

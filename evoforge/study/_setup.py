@@ -61,7 +61,12 @@ def _read_design_file(path: Path) -> dict[str, Any]:
 
 def _check_metrics(goal: Goal, task: Task) -> None:
     known = ", ".join(sorted(task.metrics))
-    for section, names in (("objectives", goal.objectives), ("constraints", goal.constraints)):
+    where = goal.preference.where if goal.preference else {}
+    for section, names in (
+        ("objectives", goal.objectives),
+        ("constraints", goal.constraints),
+        ("preference.where", where),
+    ):
         for name in names:
             if name not in task.metrics:
                 raise GoalError(

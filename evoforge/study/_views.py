@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from evoforge._errors import StorageError
-from evoforge.goal import goal_from_json
+from evoforge.goal import Goal, goal_from_json
+from evoforge.pareto import non_dominated_sort
 from evoforge.storage import TRIAL_STATES, Store, StudyRecord, TrialRecord
 
 
@@ -57,15 +58,36 @@ def status_view(store: Store, study: StudyRecord) -> dict[str, Any]:
             "design": g.design.hash,
             "metrics": {**trial.metrics, "test_accuracy": g.test_accuracy},
         }
-    metric, direction = goal.objective
     return {
         "study": study.name,
         "task": goal.task["name"],
-        "objective": {metric: direction},
+        "objectives": dict(goal.objectives),
+        "preference": goal.preference.model_dump(exclude_defaults=True) if goal.preference else None,
         "budget": goal.budget.model_dump(),
         "generation": gens[-1].number if gens else None,
         "trials": counts,
         "champion": champion,
+        "front": front_view(store, study, goal) if len(goal.objectives) > 1 else None,
+    }
+
+
+def front_view(store: Store, study: StudyRecord, goal: Goal) -> dict[str, Any]:
+    """The Pareto front of the feasible complete trials, best first by the first objective, with the hypervolume
+    recorded after each trial."""
+    trials = store.trials(study.id, states=("complete",))
+    scored = [(t, v) for t in trials if (v := goal.values(t.metrics)) is not None]
+    ranks = non_dominated_sort([v for _, v in scored])
+    members = sorted((pair for pair, r in zip(scored, ranks, strict=True) if r == 0), key=lambda p: p[1], reverse=True)
+    history = [
+        (e.trial_number, e.payload["hypervolume"])
+        for e in store.events(study.id, "complete")
+        if "hypervolume" in e.payload
+    ]
+    return {
+        "objectives": dict(goal.objectives),
+        "hypervolume": history[-1][1] if history else 0.0,
+        "hypervolume_history": history,
+        "members": [{"trial": t.number, "design": t.design.hash, "metrics": t.metrics} for t, _ in members],
     }
 
 
@@ -88,7 +110,9 @@ def lineage_view(store: Store, study: StudyRecord) -> dict[str, Any]:
         )
         previous = g
     edges = [{"child": t.number, "parent": p, "operator": t.operator} for t in trials.values() for p in t.parents]
-    return {"study": study.name, "generations": generations, "edges": edges}
+    goal = goal_from_json(study.goal_json)
+    front = front_view(store, study, goal) if len(goal.objectives) > 1 else None
+    return {"study": study.name, "generations": generations, "edges": edges, "front": front}
 
 
 def trial_row(t: TrialRecord) -> dict[str, Any]:

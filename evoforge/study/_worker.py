@@ -20,8 +20,14 @@ def _task(config_json: str) -> Task:
 def run_trial(payload: dict[str, Any]) -> dict[str, Any]:
     task = _task(json.dumps(payload["task"], sort_keys=True))
     design = Design.from_json(payload["design"])
-    result = task.evaluate(design, payload["seed"], EvalSettings(**payload["settings"]))
-    return {"metrics": result.metrics, "artifact": result.artifact, "info": result.info}
+    settings = EvalSettings(**payload["settings"])
+    result = task.evaluate(design, payload["seed"], settings, payload.get("until"), payload.get("checkpoint"))
+    return {
+        "metrics": result.metrics,
+        "artifact": result.artifact,
+        "info": result.info,
+        "checkpoint": result.checkpoint,
+    }
 
 
 def measure_test(payload: dict[str, Any]) -> float:

@@ -19,6 +19,7 @@ class EvalSettings:
     latency_batch: int = 32
     latency_warmup: int = 3
     latency_repeats: int = 10
+    power_w: float | None = None  # stated power for energy estimates (W per busy CPU core, or per GPU)
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class TrialResult:
     metrics: dict[str, float]
     artifact: bytes | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    checkpoint: bytes | None = None  # set when training stopped before its last epoch: continue from here
 
 
 class TaskOptions(BaseModel):
@@ -55,8 +57,26 @@ class Task(ABC):
         """The search space for this task, shaped by the goal's ``space`` section."""
 
     @abstractmethod
-    def evaluate(self, design: Design, seed: int, settings: EvalSettings) -> TrialResult:
-        """Train (or look up) ``design`` and measure it on the validation split."""
+    def evaluate(
+        self,
+        design: Design,
+        seed: int,
+        settings: EvalSettings,
+        until: int | None = None,
+        checkpoint: bytes | None = None,
+    ) -> TrialResult:
+        """Train (or look up) ``design`` and measure it on the validation split.
+
+        Multi-fidelity: with ``until``, train (from ``checkpoint`` if given) only up to that epoch and return the
+        result there with a ``checkpoint`` to continue from; the final epoch's result is the full measurement.
+        Training in pieces must give the same result as training straight through.
+        """
+
+    def fidelities(self, design: Design) -> list[int]:
+        """The epochs at which ``evaluate(until=...)`` can report a result, in order; the last is the full
+        training. By default every epoch of a recipe with ``epochs``."""
+        epochs = design.genes.get("recipe", {}).get("epochs")
+        return list(range(1, int(epochs) + 1)) if epochs else []
 
     @abstractmethod
     def test_accuracy(self, design: Design, artifact: bytes | None) -> float:

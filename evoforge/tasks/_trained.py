@@ -46,7 +46,7 @@ class TrainedTask(Task):
     """A task whose designs are macro-space networks trained from scratch on in-memory splits."""
 
     metrics: ClassVar[frozenset[str]] = frozenset(
-        {"val_accuracy", "val_loss", "params", "flops", "latency_ms", "train_time_s"}
+        {"val_accuracy", "val_loss", "params", "flops", "latency_ms", "peak_memory_mb", "energy_j", "train_time_s"}
     )
 
     def __init__(self) -> None:
@@ -68,10 +68,17 @@ class TrainedTask(Task):
     def space(self, options: dict[str, Any]) -> MacroSpace:
         return MacroSpace(self.splits.input_spec(), MacroOptions(**options))
 
-    def evaluate(self, design: Design, seed: int, settings: EvalSettings) -> TrialResult:
+    def evaluate(
+        self,
+        design: Design,
+        seed: int,
+        settings: EvalSettings,
+        until: int | None = None,
+        checkpoint: bytes | None = None,
+    ) -> TrialResult:
         from evoforge.evaluation import train_and_measure
 
-        return train_and_measure(design.genes, self.splits, seed, settings)
+        return train_and_measure(design.genes, self.splits, seed, settings, until, checkpoint)
 
     def test_accuracy(self, design: Design, artifact: bytes | None) -> float:
         from evoforge.evaluation import accuracy_of

@@ -12,6 +12,14 @@ from tests.conftest import SMALL_DIGITS_GENES
 
 IMAGE = InputSpec((1, 8, 8), 10, (4.9,), (6.0,))
 FLAT = InputSpec((5,), 3, (0.0,) * 5, (1.0,) * 5)
+# Every efficiency gene searched; designs without a ``deploy`` section (SMALL_DIGITS_GENES) stay valid.
+EFFICIENT = MacroOptions(
+    precisions=["fp32", "bf16"],
+    channels_last=[False, True],
+    compile=[False, True],
+    quantize=["none", "int8"],
+    data_fractions=[0.5, 1.0],
+)
 
 
 def _parents(space: MacroSpace, n: int = 12) -> list[Design]:
@@ -27,7 +35,7 @@ def _forward(design: Design, inp: InputSpec) -> torch.Tensor:
 
 @pytest.mark.parametrize("operator", sorted(OPERATORS))
 def test_every_operator_yields_a_valid_buildable_model(operator: str) -> None:
-    space = MacroSpace(IMAGE)
+    space = MacroSpace(IMAGE, EFFICIENT)
     applied = 0
     for i, parent in enumerate(_parents(space)):
         try:
@@ -92,3 +100,20 @@ def test_residual_and_separable_blocks_build_with_width_changes() -> None:
     ]
     genes["arch"]["norm"], genes["arch"]["pooling"] = "group", "avg"
     assert _forward(Design.make("macro", genes), IMAGE).shape == (2, 10)
+
+
+def test_efficiency_genes_are_sampled_only_when_searched() -> None:
+    rng = random.Random(0)
+    plain = MacroSpace(IMAGE).sample(rng)
+    assert "deploy" not in plain.genes and "data_fraction" not in plain.genes["recipe"]
+    searched = [MacroSpace(IMAGE, EFFICIENT).sample(rng) for _ in range(20)]
+    assert all(set(d.genes["deploy"]) == {"precision", "channels_last", "compile", "quantize"} for d in searched)
+    assert {d.genes["recipe"]["data_fraction"] for d in searched} == {0.5, 1.0}
+
+
+def test_an_efficiency_gene_outside_the_space_is_refused() -> None:
+    genes = {**SMALL_DIGITS_GENES, "deploy": {"precision": "bf16"}}
+    with pytest.raises(ValueError, match="deploy.precision"):
+        MacroSpace(IMAGE).validate(Design.make("macro", genes))
+    with pytest.raises(ValueError, match="deploy.turbo: unknown"):
+        MacroSpace(IMAGE, EFFICIENT).validate(Design.make("macro", {**SMALL_DIGITS_GENES, "deploy": {"turbo": 1}}))
