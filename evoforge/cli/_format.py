@@ -25,8 +25,22 @@ def format_status(view: dict[str, Any]) -> str:
     if champ:
         m = champ["metrics"]
         lines.append(f"champion    trial #{champ['trial']}  design {champ['design']}")
-        shown = ["val_accuracy", "test_accuracy", "val_loss", "params", "flops", "latency_ms", "train_time_s"]
-        lines.append("            " + "  ".join(f"{k} {_num(m[k])}" for k in shown if k in m))
+        shown = [
+            "val_accuracy",
+            "test_accuracy",
+            "val_loss",
+            "params",
+            "flops",
+            "latency_ms",
+            "peak_memory_mb",
+            "energy_j",
+            "train_time_s",
+        ]
+        estimated = set(champ.get("estimated", []))
+        lines.append(
+            "            "
+            + "  ".join(f"{k} {_num(m[k])}{' (estimated)' if k in estimated else ''}" for k in shown if k in m)
+        )
     if view.get("front"):
         lines.append(format_front(view["front"]))
     return "\n".join(lines)
@@ -35,11 +49,13 @@ def format_status(view: dict[str, Any]) -> str:
 def format_front(front: dict[str, Any]) -> str:
     names = list(front["objectives"])
     lines = [
-        f"front       {len(front['members'])} non-dominated trials, hypervolume {front['hypervolume']:.6g}",
+        f"front       {len(front['members'])} non-dominated trials, hypervolume {front['hypervolume']:.6g}"
+        + ("  (~est: an estimate, not a reading)" if any(m.get("estimated") for m in front["members"]) else ""),
         "            " + f"{'trial':>6}  {'design':<16}  " + "  ".join(f"{n:>14}" for n in names),
     ]
     for member in front["members"]:
-        values = "  ".join(f"{_num(member['metrics'].get(n)):>14}" for n in names)
+        estimated = set(member.get("estimated", []))
+        values = "  ".join(f"{_num(member['metrics'].get(n)) + ('~est' if n in estimated else ''):>14}" for n in names)
         lines.append("            " + f"{'#' + str(member['trial']):>6}  {member['design']:<16}  {values}")
     return "\n".join(lines)
 

@@ -13,12 +13,14 @@ from torch.utils._pytree import tree_leaves
 
 class _LiveTensorBytes(TorchDispatchMode):
     """Counts the bytes of every storage an operation creates while they are alive, and the peak of that count.
-    Storages are told apart by address, so views of one storage count once."""
+    Storages are told apart by address, so views of one storage count once, and views of the storages that
+    existed before (``resident``: weights, buffers, the input) do not count at all."""
 
-    def __init__(self) -> None:
+    def __init__(self, resident: set[int]) -> None:
         super().__init__()
         self.live = 0
         self.peak = 0
+        self._resident = resident
         self._alive: set[int] = set()
 
     def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
@@ -30,7 +32,7 @@ class _LiveTensorBytes(TorchDispatchMode):
 
     def _track(self, storage: torch.UntypedStorage) -> None:
         key, size = storage.data_ptr(), storage.nbytes()
-        if key in self._alive or size == 0:
+        if key in self._alive or key in self._resident or size == 0:
             return
         self._alive.add(key)
         self.live += size
@@ -42,9 +44,10 @@ class _LiveTensorBytes(TorchDispatchMode):
         self.live -= size
 
 
-def _resident_bytes(model: nn.Module, batch: torch.Tensor) -> int:
+def _resident(model: nn.Module, batch: torch.Tensor) -> dict[int, int]:
+    """Address -> bytes of the storages that exist before the pass: weights, buffers and the input."""
     tensors = [*model.parameters(), *model.buffers(), batch]
-    return sum(t.untyped_storage().nbytes() for t in {id(t): t for t in tensors}.values())
+    return {t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in tensors}
 
 
 @torch.no_grad()
@@ -60,8 +63,9 @@ def peak_memory_mb(model: nn.Module, batch: torch.Tensor) -> float:
         model(batch)
         torch.cuda.synchronize(batch.device)
         extra = torch.cuda.max_memory_allocated(batch.device) - base
-        return (_resident_bytes(model, batch) + extra) / 2**20
-    counter = _LiveTensorBytes()
+        return (sum(_resident(model, batch).values()) + extra) / 2**20
+    resident = _resident(model, batch)
+    counter = _LiveTensorBytes(set(resident))
     with counter:
         model(batch)
-    return (_resident_bytes(model, batch) + counter.peak) / 2**20
+    return (sum(resident.values()) + counter.peak) / 2**20

@@ -54,6 +54,17 @@ class Search(_Section):
         return self
 
 
+class Schedule(_Section):
+    """Multi-fidelity: whether trials may be stopped early, judged on ``metric`` at rungs of ``min_epochs * eta**k``
+    epochs (``asha``), or in several such brackets (``hyperband``); ``none`` trains every trial to the end."""
+
+    name: Literal["none", "asha", "hyperband"] = "none"
+    metric: str = Field("val_accuracy", description="judged at each rung; a metric reported every epoch")
+    min_epochs: int = Field(1, ge=1)
+    eta: int = Field(3, ge=2, description="keep the top 1/eta at each rung")
+    brackets: int = Field(3, ge=1, description="hyperband only")
+
+
 class Oversight(_Section):
     promotion: Literal["auto"] = "auto"
     noise_margin: float = Field(0.0025, ge=0, description="a challenger must beat the champion by more than this")
@@ -102,6 +113,7 @@ class Goal(_Section):
     )
     budget: Budget
     search: Search = Search()
+    scheduler: Schedule = Schedule()
     oversight: Oversight = Oversight()
     evaluation: Evaluation = Evaluation()
 

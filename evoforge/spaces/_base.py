@@ -41,8 +41,10 @@ class Space(ABC):
     def validate(self, design: Design) -> None:
         """Raise ``ValueError`` naming the problem when ``design`` is not in this space."""
 
-    def static_metrics(self, design: Design) -> dict[str, float]:
-        """Metrics known before any training (e.g. ``params``); empty by default."""
+    def static_metrics(self, design: Design, batch: int = 1) -> dict[str, float]:
+        """Metrics known before any training (e.g. ``params``), for inference over ``batch`` inputs where that
+        matters; empty by default. A measured metric given here (``peak_memory_mb``) is a lower bound of what
+        training will measure, so a design it rules out would have been ruled out after training too."""
         return {}
 
     def smallest(self) -> Design | None:

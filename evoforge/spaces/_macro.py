@@ -232,8 +232,10 @@ class MacroSpace(Space):
         _raise_first_failed("deploy", checks)
 
     # -- measurements known before training -------------------------------------------------------------------
-    def static_metrics(self, design: Design) -> dict[str, float]:
-        """``params`` (count) and ``flops`` (forward pass, per sample), from the layer specifications."""
+    def static_metrics(self, design: Design, batch: int = 1) -> dict[str, float]:
+        """``params`` (count), ``flops`` (forward pass, per sample) and a lower bound of ``peak_memory_mb`` for
+        inference over ``batch`` inputs (float32 weights and input, plus the largest input + output pair of any
+        one layer, which must be alive together), from one pass over a zero input."""
         import torch
         from torch.utils.flop_counter import FlopCounterMode
 
@@ -241,10 +243,20 @@ class MacroSpace(Space):
 
         model = build_network(design.genes, self.inp).eval()
         params = sum(p.numel() for p in model.parameters())
+        pairs: list[int] = []
+        hooks = [
+            m.register_forward_hook(lambda _, i, o: pairs.append(i[0].numel() + o.numel()))
+            for m in model.modules()
+            if not list(m.children())
+        ]
         counter = FlopCounterMode(display=False)
         with counter, torch.no_grad():
             model(torch.zeros((1, *self.inp.shape)))
-        return {"params": float(params), "flops": float(counter.get_total_flops())}
+        for h in hooks:
+            h.remove()
+        resident = params + sum(b.numel() for b in model.buffers()) + batch * math.prod(self.inp.shape)
+        floor_mb = 4 * (resident + batch * (max(pairs, default=0) - math.prod(self.inp.shape))) / 2**20
+        return {"params": float(params), "flops": float(counter.get_total_flops()), "peak_memory_mb": floor_mb}
 
     def smallest(self) -> Design:
         o = self.options

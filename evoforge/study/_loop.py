@@ -7,19 +7,20 @@ import hashlib
 import os
 import time
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from evoforge._errors import EvoforgeError, GoalError
 from evoforge.design import Design
 from evoforge.executors import Executor, Job, Outcome
 from evoforge.goal import Goal, goal_from_json
 from evoforge.proposers import Proposer
+from evoforge.schedulers import Scheduler, make_scheduler
 from evoforge.storage import NewGeneration, Store, StudyRecord, TrialRecord
 from evoforge.study._front import StudyFront, fixed_reference
 from evoforge.study._lease import HEARTBEAT_S, take_lease
 from evoforge.study._progress import Progress
 from evoforge.study._promotion import Champion, promotion_reason
-from evoforge.study._setup import Setup, prepare
+from evoforge.study._setup import MINIMIZED_CURVE_METRICS, Setup, prepare
 from evoforge.tasks import EvalSettings
 
 MAX_INFEASIBLE_IN_A_ROW = 500
@@ -78,6 +79,8 @@ class Coordinator:
         self.champion: Champion | None = None
         self.tests: deque[Job] = deque()  # champions' test measurements waiting for a worker
         self.front = StudyFront(self.goal, fixed_reference(self.goal, setup.space))
+        self.scheduler: Scheduler = make_scheduler(self.goal.scheduler)
+        self.paused: dict[int, tuple[int, bytes | None]] = {}  # trial -> (epoch reached, checkpoint to go on from)
         self._recover()
 
     # -- recovery: rebuild every piece of state from the store --------------------------------------------------------
@@ -86,10 +89,12 @@ class Coordinator:
         # Replay outcomes in the order they were recorded, which is the order the proposer was told them.
         for number in self.store.finish_order(self.study.id):
             t = trials[number]
-            values = self.goal.values(t.metrics) if t.state == "complete" else None
+            values = self.goal.values(t.metrics) if t.state in ("complete", "pruned") else None
             self.proposer.tell(t.number, t.design, values)
-            if values is not None:
+            if values is not None and t.state == "complete":
                 self.front.add(t.number, t.metrics)
+        for event in self.store.events(self.study.id, "report"):  # the scheduler's state is its reports
+            self.scheduler.report(int(event.trial_number or 0), event.payload["epoch"], event.payload["value"])
         gens = self.store.generations(self.study.id)
         if gens:
             self.champion = Champion(gens[-1].number, gens[-1].trial_number, gens[-1].score)
@@ -197,18 +202,25 @@ class Coordinator:
 
     def _static_violations(self, design: Design) -> list[str]:
         # Only metrics known before training; measured ones are checked when the trial comes back.
-        return self.goal.violations(self.setup.space.static_metrics(design)) if self.goal.constraints else []
+        if not self.goal.constraints:
+            return []
+        return self.goal.violations(self.setup.space.static_metrics(design, self.settings.latency_batch))
 
     def _submit(self, trial: TrialRecord) -> None:
+        reached, checkpoint = self.paused.get(trial.number, (0, None))
+        stops = self.scheduler.stops(trial.number, self.setup.task.fidelities(trial.design))
         payload = {
             "task": self.goal.task,
             "design": trial.design.to_json(),
             "seed": trial.seed,
             "settings": asdict(self.settings),
+            "until": next((s for s in stops if s > reached), None),
+            "checkpoint": checkpoint,
         }
         if trial.state == "waiting":  # re-run after a stop; new proposals are recorded as running already
             self.store.mark_running(self.study.id, trial.number)
             self._move("waiting", "running")
+            trial = replace(trial, state="running")
         self.pending[trial.number] = trial
         self.executor.submit(Job(trial.number, WORKER_FN, payload, self.goal.budget.trial_timeout_s))
 
@@ -246,6 +258,10 @@ class Coordinator:
             self.proposer.tell(trial.number, trial.design, None)
             return
         metrics, info = outcome.value["metrics"], dict(outcome.value["info"])
+        if outcome.value.get("checkpoint") is not None:
+            self._at_milestone(trial, metrics, info, outcome.value["checkpoint"])
+            return
+        self.paused.pop(trial.number, None)
         broken = self.goal.violations(metrics)
         if broken:
             info["constraint_violations"] = broken
@@ -268,6 +284,24 @@ class Coordinator:
         self.proposer.tell(trial.number, trial.design, self.goal.values(metrics))
         if generation is not None:
             self._queue_test(generation.number, trial.design, artifact)
+
+    def _at_milestone(self, trial: TrialRecord, metrics: dict[str, float], info: dict, checkpoint: bytes) -> None:
+        """A trial paused at a rung: the scheduler lets it go on (trained further from its checkpoint) or stops it,
+        and then it is recorded as pruned with its last result."""
+        metric = self.goal.scheduler.metric
+        value = float(metrics[metric]) * (-1 if metric in MINIMIZED_CURVE_METRICS else 1)
+        epoch = int(info["epoch"])
+        go_on = self.scheduler.report(trial.number, epoch, value)
+        payload = {"epoch": epoch, "value": value, "metrics": metrics, "continue": go_on, "curve": info.get("curve")}
+        self.store.log_event(self.study.id, "report", payload, trial.number)
+        if go_on:
+            self.paused[trial.number] = (epoch, checkpoint)
+            self._submit(trial)
+            return
+        self.paused.pop(trial.number, None)
+        self.store.finish_trial(self.study.id, trial.number, "pruned", metrics=metrics, info=info)
+        self._move("running", "pruned")
+        self.proposer.tell(trial.number, trial.design, self.goal.values(metrics))
 
     def _maybe_promote(
         self, trial: TrialRecord, score: float | None, artifact: bytes | None

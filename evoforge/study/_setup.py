@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,36 @@ def _check_meetable(goal: Goal, space: Space) -> None:
                 )
 
 
+MINIMIZED_CURVE_METRICS = {"val_loss"}
+
+
+def _check_schedule(goal: Goal, task: Task, space: Space) -> None:
+    s = goal.scheduler
+    if s.name == "none":
+        return
+    if s.metric not in task.curve_metrics:
+        known = ", ".join(sorted(task.curve_metrics))
+        raise GoalError(f"scheduler.metric: task {task.name!r} does not report {s.metric!r} during training ({known})")
+    if goal.budget.trials < s.eta:
+        raise GoalError(f"scheduler.eta: {s.eta} is more than the {goal.budget.trials} trials of the budget")
+    rng = random.Random(0)
+    longest = max((task.fidelities(space.sample(rng)) or [0])[-1] for _ in range(200))
+    if s.min_epochs >= longest:
+        raise GoalError(
+            f"scheduler.min_epochs: the first rung ({s.min_epochs} epochs) is not before the end of the longest "
+            f"training in the space ({longest} epochs), so nothing could be stopped early"
+        )
+    useful = 1  # brackets whose first rung lies before the end, plus one that trains everything to the end
+    while s.min_epochs * s.eta**useful < longest:
+        useful += 1
+    useful += 1
+    if s.name == "hyperband" and s.brackets > useful:
+        raise GoalError(
+            f"scheduler.brackets: past {useful} brackets the first rung lies beyond the longest training in the "
+            f"space ({longest} epochs), so more brackets would all train to the end; use at most {useful}"
+        )
+
+
 def prepare(goal: Goal) -> Setup:
     """Build the task, space and starting design of ``goal``, or raise ``GoalError`` naming what is wrong."""
     task = make_task(goal.task)
@@ -125,4 +156,5 @@ def prepare(goal: Goal) -> Setup:
         raise GoalError(str(exc) if str(exc).startswith("space") else f"space: {exc}") from None
     proposer_class(goal.search.proposer)  # raises naming the known proposers
     _check_meetable(goal, space)
+    _check_schedule(goal, task, space)
     return Setup(goal, task, space, _start_design(goal, space))

@@ -57,6 +57,7 @@ def status_view(store: Store, study: StudyRecord) -> dict[str, Any]:
             "trial": g.trial_number,
             "design": g.design.hash,
             "metrics": {**trial.metrics, "test_accuracy": g.test_accuracy},
+            "estimated": trial.info.get("estimated", []),
         }
     return {
         "study": study.name,
@@ -87,7 +88,10 @@ def front_view(store: Store, study: StudyRecord, goal: Goal) -> dict[str, Any]:
         "objectives": dict(goal.objectives),
         "hypervolume": history[-1][1] if history else 0.0,
         "hypervolume_history": history,
-        "members": [{"trial": t.number, "design": t.design.hash, "metrics": t.metrics} for t, _ in members],
+        "members": [
+            {"trial": t.number, "design": t.design.hash, "metrics": t.metrics, "estimated": t.info.get("estimated", [])}
+            for t, _ in members
+        ],
     }
 
 
@@ -126,6 +130,7 @@ def trial_row(t: TrialRecord) -> dict[str, Any]:
         "rationale": t.rationale,
         "seed": t.seed,
         "metrics": t.metrics,
+        "estimated": t.info.get("estimated", []),  # metrics that are estimates, not readings (e.g. energy_j)
         "error": t.error,
         "attempts": t.attempts,
         "genes": t.design.genes,

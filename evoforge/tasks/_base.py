@@ -48,6 +48,7 @@ class Task(ABC):
     name: ClassVar[str]
     Options: ClassVar[type[TaskOptions]] = TaskOptions
     metrics: ClassVar[frozenset[str]]
+    curve_metrics: ClassVar[frozenset[str]] = frozenset({"val_accuracy"})  # reported at every fidelity
 
     def load(self) -> None:  # noqa: B027 - tasks with data to read override it
         """Read the task's data now (raising ``ValueError`` or ``OSError`` if it can't), not at the first trial."""

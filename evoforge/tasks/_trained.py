@@ -49,6 +49,8 @@ class TrainedTask(Task):
         {"val_accuracy", "val_loss", "params", "flops", "latency_ms", "peak_memory_mb", "energy_j", "train_time_s"}
     )
 
+    curve_metrics: ClassVar[frozenset[str]] = frozenset({"val_accuracy", "val_loss"})
+
     def __init__(self) -> None:
         self._splits: Splits | None = None
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from evoforge.design import Design
 from evoforge.tasks import EvalSettings, make_task
 from tests.conftest import SMALL_DIGITS_GENES
@@ -61,3 +63,35 @@ def test_training_in_pieces_equals_training_straight_through() -> None:
     assert [p["val_accuracy"] for p in first.info["curve"] + second.info["curve"] + last.info["curve"]] == [
         p["val_accuracy"] for p in straight.info["curve"]
     ]
+
+
+@pytest.mark.parametrize(
+    "deploy",
+    [{"precision": "bf16"}, {"channels_last": True}, {"quantize": "int8"}, {"compile": True}],
+    ids=["bf16", "channels_last", "int8", "compile"],
+)
+def test_each_efficiency_gene_builds_trains_and_is_measured(deploy: dict) -> None:
+    task = make_task({"name": "digits"})
+    genes = {**SMALL_DIGITS_GENES, "arch": {**SMALL_DIGITS_GENES["arch"], "hidden": [32]}}  # a Linear to quantize
+    plain = task.evaluate(Design.make("macro", genes), 0, EvalSettings(device="cpu"))
+    design = Design.make("macro", {**genes, "deploy": deploy})
+    result = task.evaluate(design, 0, EvalSettings(device="cpu"))
+    assert result.metrics["val_accuracy"] > 0.85
+    assert result.metrics["latency_ms"] > 0 and result.metrics["peak_memory_mb"] > 0
+    assert task.test_accuracy(design, result.artifact) > 0.85  # the champion path deploys it the same way
+    if deploy.get("precision") == "bf16":  # trained in bf16: not the fp32 run
+        assert result.metrics["val_loss"] != plain.metrics["val_loss"]
+    if deploy.get("quantize") == "int8":  # same trained weights, measured after quantization
+        assert result.artifact == plain.artifact and "int8" in result.info["latency_device"]
+    if deploy.get("compile"):
+        assert result.info["compile_s"] > 0 and result.artifact == plain.artifact
+
+
+def test_a_data_fraction_trains_on_a_fixed_subset() -> None:
+    task = make_task({"name": "digits"})
+    genes = {**SMALL_DIGITS_GENES, "recipe": {**SMALL_DIGITS_GENES["recipe"], "data_fraction": 0.25}}
+    a = task.evaluate(Design.make("macro", genes), 0, EvalSettings(device="cpu"))
+    b = task.evaluate(Design.make("macro", genes), 0, EvalSettings(device="cpu"))
+    full = task.evaluate(Design.make("macro", SMALL_DIGITS_GENES), 0, EvalSettings(device="cpu"))
+    assert a.artifact == b.artifact != full.artifact
+    assert 0.5 < a.metrics["val_accuracy"] <= 1.0

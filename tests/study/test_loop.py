@@ -65,8 +65,22 @@ def test_static_constraints_stop_infeasible_designs_before_training(storage: str
     trials = store.trials(study.id)
     infeasible = [t for t in trials if t.state == "infeasible"]
     assert infeasible and all("params" in (t.error or "") and not t.metrics for t in infeasible)
+    assert all(t.started_at is None and t.attempts == 0 for t in infeasible)  # never handed to a worker
     assert sum(t.state == "complete" for t in trials) == 3
     assert all(t.metrics["params"] <= 3000 for t in trials if t.state == "complete")
+
+
+def test_a_memory_limit_rules_out_designs_before_training_and_checks_the_rest_after(storage: str) -> None:
+    goal = digits_goal(trials=4, constraints={"peak_memory_mb": {"max": 0.6}}, evaluation={"latency_batch": 256})
+    goal["search"] = {"proposer": "random", "seed": 2}
+    run_study(goal_from_dict(goal), storage, workers=0)
+    store, study = _study(storage, "digits")
+    trials = store.trials(study.id)
+    infeasible = [t for t in trials if t.state == "infeasible"]
+    assert infeasible and all("peak_memory_mb" in (t.error or "") and t.started_at is None for t in infeasible)
+    for t in trials:
+        if t.state == "complete" and t.metrics["peak_memory_mb"] > 0.6:  # the bound before training is a floor
+            assert "peak_memory_mb" in t.info["constraint_violations"][0]
 
 
 def test_a_trial_past_its_timeout_is_killed_recorded_and_the_study_goes_on(storage: str) -> None:

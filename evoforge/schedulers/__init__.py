@@ -1,0 +1,7 @@
+"""Schedulers decide whether a running trial keeps training (multi-fidelity): they never propose or run anything."""
+
+from evoforge.schedulers._asha import ASHAScheduler, HyperbandScheduler
+from evoforge.schedulers._base import FullScheduler, Scheduler, milestones
+from evoforge.schedulers._registry import make_scheduler
+
+__all__ = ["ASHAScheduler", "FullScheduler", "HyperbandScheduler", "Scheduler", "make_scheduler", "milestones"]
