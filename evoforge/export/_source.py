@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from evoforge.spaces import InputSpec, network_specs
+from evoforge.spaces import InputSpec, deploy_of, network_specs
 from evoforge.spaces import _macro_layers as layers
 
 
@@ -16,6 +16,8 @@ def _layer_line(kind: str, args: tuple[Any, ...], shape: tuple[int, ...]) -> str
 def model_source(genes: dict[str, Any], inp: InputSpec, title: str) -> str:
     """Python source defining ``build_model()`` and ``load(weights_path)`` for this design."""
     features, head = network_specs(genes, inp)
+    deploy = deploy_of(genes)
+    bf16 = deploy["precision"] == "bf16"
     library = inspect.getsource(layers)
     body = library.split("from torch import nn\n", 1)[1]  # the layers, without the module's own imports
     lines = [
@@ -26,14 +28,23 @@ def model_source(genes: dict[str, Any], inp: InputSpec, title: str) -> str:
         "",
         "    model = load('weights.safetensors')",
         "    predictions = model(x).argmax(dim=1)",
+        *(
+            ["", "It was trained and measured in bfloat16: run it inside torch.autocast(device, dtype=torch.bfloat16)."]
+            if bf16
+            else []
+        ),
         '"""',
         "",
         "from __future__ import annotations",
         "",
         "import math",
+        "import warnings",
         "",
         "import torch",
         "from torch import nn",
+        "",
+        "# How the model was measured and is meant to run: its efficiency genes.",
+        f"DEPLOY = {deploy!r}",
         body.rstrip(),
         "",
         "",
@@ -48,13 +59,22 @@ def model_source(genes: dict[str, Any], inp: InputSpec, title: str) -> str:
         "    return Network(normalize, features, head)",
         "",
         "",
-        "def load(weights_path: str) -> Network:",
-        '    """The trained model, in eval mode."""',
+        "def load(weights_path: str) -> nn.Module:",
+        '    """The trained model in eval mode, deployed as DEPLOY says (int8 dynamic quantization runs on CPU)."""',
         "    from safetensors.torch import load_file",
         "",
         "    model = build_model()",
         "    model.load_state_dict(load_file(weights_path))",
-        "    return model.eval()",
+        "    model = model.eval()",
+        '    if DEPLOY["channels_last"]:',
+        "        model = model.to(memory_format=torch.channels_last)",
+        '    if DEPLOY["quantize"] == "int8":',
+        "        with warnings.catch_warnings():",
+        '            warnings.simplefilter("ignore")  # torch.ao.quantization announces its move to torchao',
+        "            model = torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)",
+        '    if DEPLOY["compile"]:',
+        "        model = torch.compile(model)",
+        "    return model",
         "",
     ]
     return "\n".join(lines)

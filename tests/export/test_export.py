@@ -38,8 +38,20 @@ print(json.dumps({"accuracy": float((predictions == data["y"]).mean()), "modules
 """
 
 
-def test_export_round_trip_without_evoforge(tmp_path: Path, storage: str) -> None:
-    run_study(goal_from_dict(digits_goal(trials=3)), storage, workers=0)
+DEPLOYED = {"quantize": "int8", "channels_last": True}
+
+
+@pytest.mark.parametrize("deploy", [None, DEPLOYED], ids=["fp32", "int8-channels-last"])
+def test_export_round_trip_without_evoforge(tmp_path: Path, storage: str, deploy: dict | None) -> None:
+    goal = digits_goal(trials=3)
+    if deploy:  # one trial: the champion is the starting design, deployed with these efficiency genes
+        start = {**goal["search"]["start_from"], "deploy": deploy}
+        start["arch"] = {**start["arch"], "hidden": [32]}  # a dense layer for int8 to quantize
+        goal = digits_goal(
+            trials=1, space={**goal["space"], "quantize": ["none", "int8"], "channels_last": [False, True]}
+        )
+        goal["search"]["start_from"] = start
+    run_study(goal_from_dict(goal), storage, workers=0)
     store = Store(storage)
     study = store.get_study("digits")
     assert study is not None
@@ -63,6 +75,8 @@ def test_export_round_trip_without_evoforge(tmp_path: Path, storage: str) -> Non
     assert report["accuracy"] == pytest.approx(card["metrics"]["test_accuracy"], abs=1e-9)
     source = (out / "model.py").read_text()
     assert "evoforge" not in source.split('"""', 2)[2]  # the code itself never refers to evoforge
+    if deploy:
+        assert card["design"]["genes"]["deploy"] == deploy and "quantize_dynamic" in source
 
 
 def test_tabular_champions_export_a_card_only(tmp_path: Path, storage: str) -> None:
