@@ -95,5 +95,5 @@ class Training:
         self.opt.load_state_dict(state["opt"])
         if self.schedule is not None:
             self.schedule.load_state_dict(state["schedule"])
-        self.gen.set_state(state["gen"])
+        self.gen.set_state(state["gen"].cpu())  # a checkpoint loaded onto a GPU brings the state along
         self.epoch = int(state["epoch"])
