@@ -71,7 +71,12 @@ class Coordinator:
         threads = self.goal.evaluation.threads or max(1, (os.cpu_count() or 1) // max(workers, 1))
         e = self.goal.evaluation
         self.settings = EvalSettings(
-            e.device, threads, e.latency_batch, latency_repeats=e.latency_repeats, power_w=e.power_w
+            e.device,
+            threads,
+            e.latency_batch,
+            latency_repeats=e.latency_repeats,
+            power_w=e.power_w,
+            target_accuracy=e.target_accuracy,
         )
         self.proposer: Proposer = setup.proposer()
         self.pending: dict[int, TrialRecord] = {}

@@ -69,6 +69,8 @@ def _check_metrics(goal: Goal, task: Task) -> None:
         ("preference.where", where),
     ):
         for name in names:
+            if name == "time_to_accuracy_s" and goal.evaluation.target_accuracy is None:
+                raise GoalError(f"{section}.{name}: set evaluation.target_accuracy, the accuracy to time")
             if name not in task.metrics:
                 raise GoalError(
                     f"{section}.{name}: task {task.name!r} does not measure {name!r} (it measures: {known})"

@@ -20,6 +20,7 @@ class EvalSettings:
     latency_warmup: int = 3
     latency_repeats: int = 10
     power_w: float | None = None  # stated power for energy estimates (W per busy CPU core, or per GPU)
+    target_accuracy: float | None = None  # for time_to_accuracy_s: training seconds until val_accuracy reaches it
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,17 @@ class TrainedTask(Task):
     """A task whose designs are macro-space networks trained from scratch on in-memory splits."""
 
     metrics: ClassVar[frozenset[str]] = frozenset(
-        {"val_accuracy", "val_loss", "params", "flops", "latency_ms", "peak_memory_mb", "energy_j", "train_time_s"}
+        {
+            "val_accuracy",
+            "val_loss",
+            "params",
+            "flops",
+            "latency_ms",
+            "peak_memory_mb",
+            "energy_j",
+            "train_time_s",
+            "time_to_accuracy_s",
+        }
     )
 
     curve_metrics: ClassVar[frozenset[str]] = frozenset({"val_accuracy", "val_loss"})

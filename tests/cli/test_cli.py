@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import nb201_goal
+from tests.conftest import digits_goal, nb201_goal
 
 
 def evoforge(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -57,6 +57,22 @@ def test_lineage_trials_and_export_commands(finished: Path) -> None:
         (yaml.safe_dump({**nb201_goal(), "task": {"name": "mnist", "path": "nowhere"}}), "task.path: folder not found"),
         (yaml.safe_dump({**nb201_goal(), "objectives": {"joy": "max"}}), "objectives.joy: task 'nasbench201' does not"),
         (yaml.safe_dump({**nb201_goal(), "search": {"proposer": "magic"}}), "search.proposer: unknown proposer"),
+        (
+            yaml.safe_dump({**nb201_goal(), "objectives": {"val_accuracy": "max", "energy_j": "min"}}),
+            "objectives.energy_j: task 'nasbench201' does not measure 'energy_j'",
+        ),
+        (
+            yaml.safe_dump({**nb201_goal(), "preference": {"objective": "latency_ms"}}),
+            "preference.objective: 'latency_ms' is not an objective",
+        ),
+        (
+            yaml.safe_dump({**nb201_goal(), "scheduler": {"name": "asha", "min_epochs": 300}}),
+            "scheduler.min_epochs: the first rung (300 epochs) is not before the end",
+        ),
+        (
+            yaml.safe_dump({**digits_goal(), "objectives": {"time_to_accuracy_s": "min"}}),
+            "objectives.time_to_accuracy_s: set evaluation.target_accuracy",
+        ),
     ],
 )
 def test_bad_goals_exit_2_with_one_line_and_write_nothing(tmp_path: Path, goal_text: str, message: str) -> None:
@@ -87,3 +103,21 @@ def test_demo_prints_lineage_and_champion_test_accuracy(tmp_path: Path) -> None:
     assert "Lineage of study digits-demo" in result.stdout
     assert re.search(r"^generation 0: trial #\d+ ", result.stdout, re.MULTILINE)  # whichever finished first
     assert "test_accuracy" in result.stdout.splitlines()[-1]
+
+
+def test_status_and_lineage_show_the_front_and_trials_show_pruned(tmp_path: Path) -> None:
+    goal = nb201_goal(
+        trials=30,
+        objectives={"val_accuracy": "max", "latency_ms": "min"},
+        preference={"objective": "val_accuracy", "where": {"latency_ms": {"max": 15}}},
+        scheduler={"name": "asha", "min_epochs": 12, "eta": 3},
+    )
+    (tmp_path / "goal.yaml").write_text(yaml.safe_dump(goal, sort_keys=False))  # objectives in the order given
+    assert evoforge("run", "goal.yaml", "--workers", "0", "--quiet", cwd=tmp_path).returncode == 0
+    status = evoforge("status", cwd=tmp_path).stdout
+    assert "objectives val_accuracy max, latency_ms min" in status and "non-dominated trials, hypervolume" in status
+    view = json.loads(evoforge("status", "--json", cwd=tmp_path).stdout)
+    for member in view["front"]["members"]:
+        assert f"#{member['trial']}" in status
+    assert "non-dominated trials" in evoforge("lineage", cwd=tmp_path).stdout
+    assert "pruned" in evoforge("trials", "--state", "pruned", cwd=tmp_path).stdout

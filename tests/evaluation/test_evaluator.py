@@ -95,3 +95,17 @@ def test_a_data_fraction_trains_on_a_fixed_subset() -> None:
     full = task.evaluate(Design.make("macro", SMALL_DIGITS_GENES), 0, EvalSettings(device="cpu"))
     assert a.artifact == b.artifact != full.artifact
     assert 0.5 < a.metrics["val_accuracy"] <= 1.0
+
+
+def test_time_to_accuracy_is_the_training_time_at_the_first_epoch_past_the_target() -> None:
+    task = make_task({"name": "digits"})
+    design = Design.make("macro", SMALL_DIGITS_GENES)
+    result = task.evaluate(design, 0, EvalSettings(device="cpu", target_accuracy=0.9))
+    curve = result.info["curve"]
+    first = next((p for p in curve if p["val_accuracy"] >= 0.9), None)
+    expected = first["train_time_s"] if first else float("inf")
+    assert result.metrics["time_to_accuracy_s"] == expected
+    assert curve[-1]["train_time_s"] == result.metrics["train_time_s"]
+    # Timed across pieces the same way: the clock carries over in the checkpoint.
+    part = task.evaluate(design, 0, EvalSettings(device="cpu", target_accuracy=2.0), until=2)
+    assert part.metrics["time_to_accuracy_s"] == float("inf")
