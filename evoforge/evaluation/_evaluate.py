@@ -16,7 +16,7 @@ from evoforge.evaluation._energy import EnergyMeter
 from evoforge.evaluation._measure import accuracy_and_loss, flops_per_sample, latency_ms
 from evoforge.evaluation._memory import peak_memory_mb
 from evoforge.evaluation._train import Training
-from evoforge.spaces import InputSpec, build_network, deploy_of
+from evoforge.spaces import InputSpec, build_network, deploy_of, deployed_genes
 
 if TYPE_CHECKING:
     from evoforge.tasks import EvalSettings, Splits, TrialResult
@@ -111,6 +111,10 @@ def train_and_measure(
             )
             if target is not None and acc >= target and "time_to_accuracy_s" not in spent:
                 spent["time_to_accuracy_s"] = spent["train_time_s"]
+        if deploy["prune"] and training.finite and training.epoch == recipe["epochs"]:
+            start = time.perf_counter()
+            model, info_prune = prune_and_finetune(model, genes, inp, seed, (x_train, y_train, x_val, y_val), precision)
+            spent["train_time_s"] += time.perf_counter() - start
     energy = meter.reading()
     spent["energy_j"] += energy.joules
     info: dict[str, Any] = {
@@ -123,6 +127,8 @@ def train_and_measure(
         # What the weights expect as input, so the model can be rebuilt and exported without the data.
         "input": {"shape": list(inp.shape), "classes": inp.classes, "mean": list(inp.mean), "std": list(inp.std)},
     }
+    if deploy["prune"] and training.finite and training.epoch == recipe["epochs"]:
+        info["pruned"] = info_prune
     if target is not None:  # until the target is reached, the time to reach it is unbounded
         spent.setdefault("time_to_accuracy_s", float("inf"))
     if training.finite and training.epoch < recipe["epochs"]:
@@ -132,6 +138,42 @@ def train_and_measure(
         torch.save({"training": training.state(), "spent": reached}, buffer)
         return TrialResult(metrics, info=info, checkpoint=buffer.getvalue())
     return _final(model, training, x_val, y_val, deploy, settings, spent, info)
+
+
+def prune_and_finetune(
+    model: nn.Module,
+    genes: dict[str, Any],
+    inp: InputSpec,
+    seed: int,
+    data: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
+    precision: Callable[[], Any],
+) -> tuple[nn.Module, dict[str, Any]]:
+    """Cut ``deploy.prune`` of the channels with the smallest L1 norms, re-estimate the batch-norm statistics,
+    then fine-tune the narrower network for a quarter of the recipe's epochs (at least one) from the recipe's
+    learning rate, cosine-decayed."""
+    from evoforge.evaluation._prune import flat_spatial, recalibrate_batch_norms, transfer
+
+    x_train, y_train, x_val, y_val = data
+    pruned = build_network(deployed_genes(genes), inp).to(x_train.device)
+    if x_train.dim() == 4 and x_train.is_contiguous(memory_format=torch.channels_last):
+        pruned = pruned.to(memory_format=torch.channels_last)
+    transfer(pruned, model, inp.shape[0], flat_spatial(model, x_val))
+    recalibrate_batch_norms(pruned, x_train, precision)
+    with precision():
+        before = accuracy_and_loss(pruned, x_val, y_val)[0]
+    recipe = genes["recipe"]
+    tune = {**recipe, "epochs": max(1, recipe["epochs"] // 4), "schedule": "cosine"}
+    training = Training(pruned, tune, seed + 1, len(y_train), x_train.device)
+    noise = 0.1 * float(np.mean(inp.std))
+    while training.epoch < tune["epochs"] and training.run_epoch(x_train, y_train, noise, precision):
+        pass
+    info = {
+        "fraction": deploy_of(genes)["prune"],
+        "params_before": sum(p.numel() for p in model.parameters()),
+        "val_accuracy_before_finetuning": before,
+        "finetune_epochs": tune["epochs"],
+    }
+    return pruned, info
 
 
 def _final(
@@ -197,7 +239,7 @@ def accuracy_of(genes: dict[str, Any], inp: InputSpec, artifact: bytes, x: np.nd
     """Accuracy of a trained network, rebuilt from its genes and weights and deployed as its genes say, on (x, y)."""
     from safetensors.torch import load
 
-    model = build_network(genes, inp)
+    model = build_network(deployed_genes(genes), inp)  # the pruned widths, if pruned
     model.load_state_dict(load(artifact))
     deploy = deploy_of(genes)
     cpu = torch.device("cpu")

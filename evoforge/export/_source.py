@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from evoforge.spaces import InputSpec, deploy_of, network_specs
+from evoforge.spaces import InputSpec, deploy_of, deployed_genes, network_specs
 from evoforge.spaces import _macro_layers as layers
 
 
@@ -15,7 +15,7 @@ def _layer_line(kind: str, args: tuple[Any, ...], shape: tuple[int, ...]) -> str
 
 def model_source(genes: dict[str, Any], inp: InputSpec, title: str) -> str:
     """Python source defining ``build_model()`` and ``load(weights_path)`` for this design."""
-    features, head = network_specs(genes, inp)
+    features, head = network_specs(deployed_genes(genes), inp)  # pruned widths, if pruned
     deploy = deploy_of(genes)
     bf16 = deploy["precision"] == "bf16"
     library = inspect.getsource(layers)

@@ -6,7 +6,7 @@ from typing import Any
 
 from evoforge.spaces._base import Mutation, Space
 from evoforge.spaces._input import InputSpec
-from evoforge.spaces._macro import DEPLOY_DEFAULTS, MacroOptions, MacroSpace, deploy_of
+from evoforge.spaces._macro import DEPLOY_DEFAULTS, MacroOptions, MacroSpace, deploy_of, deployed_genes
 from evoforge.spaces._nb201 import NB201_OPS, NB201Space, arch_string
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "arch_string",
     "build_network",
     "deploy_of",
+    "deployed_genes",
     "network_specs",
 ]
 

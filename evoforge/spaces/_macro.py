@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 import math
 import random
 from typing import Any, Literal
@@ -14,19 +15,44 @@ from evoforge.spaces._macro_ops import OPERATORS, TYPICAL_LR
 BlockType = Literal["conv", "dsconv", "residual", "pool"]
 
 # Efficiency genes: how the trained model is run. A design without a ``deploy`` section runs with these.
-DEPLOY_DEFAULTS: dict[str, Any] = {"precision": "fp32", "channels_last": False, "compile": False, "quantize": "none"}
+DEPLOY_DEFAULTS: dict[str, Any] = {
+    "precision": "fp32",
+    "channels_last": False,
+    "compile": False,
+    "quantize": "none",
+    "prune": 0.0,
+}
 # The space option that lists each efficiency gene's choices.
 DEPLOY_OPTIONS = {
     "precision": "precisions",
     "channels_last": "channels_last",
     "compile": "compile",
     "quantize": "quantize",
+    "prune": "prune",
 }
 
 
 def deploy_of(genes: dict[str, Any]) -> dict[str, Any]:
     """A design's efficiency genes, defaults filled in."""
     return {**DEPLOY_DEFAULTS, **genes.get("deploy", {})}
+
+
+def pruned_width(width: int, fraction: float) -> int:
+    return max(1, round(width * (1 - fraction)))
+
+
+def deployed_genes(genes: dict[str, Any]) -> dict[str, Any]:
+    """The genes of the network as deployed: with ``deploy.prune`` > 0, every block's width and every dense
+    layer's units cut by that fraction (structured pruning after training); otherwise the genes themselves."""
+    fraction = deploy_of(genes)["prune"]
+    if not fraction:
+        return genes
+    g = copy.deepcopy(genes)
+    for block in g["arch"]["blocks"]:
+        if block["type"] != "pool":
+            block["width"] = pruned_width(block["width"], fraction)
+    g["arch"]["hidden"] = [pruned_width(h, fraction) for h in g["arch"]["hidden"]]
+    return g
 
 
 class MacroOptions(BaseModel):
@@ -62,6 +88,8 @@ class MacroOptions(BaseModel):
     channels_last: list[bool] = [False]
     compile: list[bool] = [False]
     quantize: list[Literal["none", "int8"]] = ["none"]
+    # Structured channel pruning after training (fraction of channels and units removed), then short fine-tuning.
+    prune: list[float] = [0.0]
     # Train on this fraction of the training split (a fixed subset): a cheaper recipe, judged by its results.
     data_fractions: list[float] = [1.0]
 
@@ -88,6 +116,8 @@ class MacroOptions(BaseModel):
                 raise ValueError(f"{name}: must list at least one choice")
         if any(k % 2 == 0 or k < 1 for k in self.kernels):
             raise ValueError("kernels: each must be an odd positive integer")
+        if any(not 0 <= f <= 0.9 for f in self.prune):
+            raise ValueError("prune: each fraction must lie in [0, 0.9]")
         if any(not 0 < f <= 1 for f in self.data_fractions):
             raise ValueError("data_fractions: each must lie in (0, 1]")
         if any(w < 1 for w in self.widths + self.hidden_widths + self.batch_sizes):
@@ -241,7 +271,7 @@ class MacroSpace(Space):
 
         from evoforge.spaces._macro_build import build_network
 
-        model = build_network(design.genes, self.inp).eval()
+        model = build_network(deployed_genes(design.genes), self.inp).eval()
         params = sum(p.numel() for p in model.parameters())
         pairs: list[int] = []
         hooks = [

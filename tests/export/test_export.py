@@ -38,17 +38,18 @@ print(json.dumps({"accuracy": float((predictions == data["y"]).mean()), "modules
 """
 
 
-DEPLOYED = {"quantize": "int8", "channels_last": True}
+DEPLOYED = {"quantize": "int8", "channels_last": True, "prune": 0.5}
 
 
-@pytest.mark.parametrize("deploy", [None, DEPLOYED], ids=["fp32", "int8-channels-last"])
+@pytest.mark.parametrize("deploy", [None, DEPLOYED], ids=["fp32", "int8-channels-last-pruned"])
 def test_export_round_trip_without_evoforge(tmp_path: Path, storage: str, deploy: dict | None) -> None:
     goal = digits_goal(trials=3)
     if deploy:  # one trial: the champion is the starting design, deployed with these efficiency genes
         start = {**goal["search"]["start_from"], "deploy": deploy}
         start["arch"] = {**start["arch"], "hidden": [32]}  # a dense layer for int8 to quantize
         goal = digits_goal(
-            trials=1, space={**goal["space"], "quantize": ["none", "int8"], "channels_last": [False, True]}
+            trials=1,
+            space={**goal["space"], "quantize": ["none", "int8"], "channels_last": [False, True], "prune": [0.0, 0.5]},
         )
         goal["search"]["start_from"] = start
     run_study(goal_from_dict(goal), storage, workers=0)

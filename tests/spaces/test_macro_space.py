@@ -18,6 +18,7 @@ EFFICIENT = MacroOptions(
     channels_last=[False, True],
     compile=[False, True],
     quantize=["none", "int8"],
+    prune=[0.0, 0.5],
     data_fractions=[0.5, 1.0],
 )
 
@@ -107,7 +108,9 @@ def test_efficiency_genes_are_sampled_only_when_searched() -> None:
     plain = MacroSpace(IMAGE).sample(rng)
     assert "deploy" not in plain.genes and "data_fraction" not in plain.genes["recipe"]
     searched = [MacroSpace(IMAGE, EFFICIENT).sample(rng) for _ in range(20)]
-    assert all(set(d.genes["deploy"]) == {"precision", "channels_last", "compile", "quantize"} for d in searched)
+    assert all(
+        set(d.genes["deploy"]) == {"precision", "channels_last", "compile", "quantize", "prune"} for d in searched
+    )
     assert {d.genes["recipe"]["data_fraction"] for d in searched} == {0.5, 1.0}
 
 
