@@ -50,7 +50,11 @@ def format_front(front: dict[str, Any]) -> str:
     names = list(front["objectives"])
     lines = [
         f"front       {len(front['members'])} non-dominated trials, hypervolume {front['hypervolume']:.6g}"
-        + ("  (~est: an estimate, not a reading)" if any(m.get("estimated") for m in front["members"]) else ""),
+        + (
+            "  (~est: an estimate, not a reading)"
+            if any(set(names) & set(m.get("estimated", [])) for m in front["members"])
+            else ""
+        ),
         "            " + f"{'trial':>6}  {'design':<16}  " + "  ".join(f"{n:>14}" for n in names),
     ]
     for member in front["members"]:
