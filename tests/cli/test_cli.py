@@ -121,3 +121,27 @@ def test_status_and_lineage_show_the_front_and_trials_show_pruned(tmp_path: Path
         assert f"#{member['trial']}" in status
     assert "non-dominated trials" in evoforge("lineage", cwd=tmp_path).stdout
     assert "pruned" in evoforge("trials", "--state", "pruned", cwd=tmp_path).stdout
+
+
+def test_an_estimated_energy_is_marked_wherever_it_is_shown() -> None:
+    from evoforge.cli._format import format_front, format_status
+
+    member = {
+        "trial": 3,
+        "design": "ab12",
+        "metrics": {"val_accuracy": 0.9, "energy_j": 12.0},
+        "estimated": ["energy_j"],
+    }
+    front = {"objectives": {"val_accuracy": "max", "energy_j": "min"}, "hypervolume": 1.0, "members": [member]}
+    view = {
+        "study": "s",
+        "task": "digits",
+        "objectives": front["objectives"],
+        "budget": {"trials": 5},
+        "trials": {"complete": 1},
+        "generation": 0,
+        "champion": {"trial": 3, "design": "ab12", "metrics": member["metrics"], "estimated": ["energy_j"]},
+        "front": front,
+    }
+    assert "energy_j 12.0000 (estimated)" in format_status(view)
+    assert "12.0000~est" in format_front(front) and "~est: an estimate, not a reading" in format_front(front)
