@@ -16,7 +16,7 @@ from evoforge.evaluation._energy import EnergyMeter
 from evoforge.evaluation._measure import accuracy_and_loss, flops_per_sample, latency_ms
 from evoforge.evaluation._memory import peak_memory_mb
 from evoforge.evaluation._train import Training
-from evoforge.spaces import InputSpec, build_network, deploy_of, deployed_genes
+from evoforge.spaces import InputSpec, build_network, deploy_of, deployed_genes, inference_precision
 
 if TYPE_CHECKING:
     from evoforge.tasks import EvalSettings, Splits, TrialResult
@@ -102,6 +102,7 @@ def train_and_measure(
             start = time.perf_counter()
             finite = training.run_epoch(x_train, y_train, noise, precision)
             spent["train_time_s"] += time.perf_counter() - start  # training only, not the validation below
+            meter.sample()
             if not finite:
                 break
             with precision():
@@ -137,7 +138,7 @@ def train_and_measure(
         reached = {k: v for k, v in spent.items() if v != float("inf")}  # not reached yet: not carried on
         torch.save({"training": training.state(), "spent": reached}, buffer)
         return TrialResult(metrics, info=info, checkpoint=buffer.getvalue())
-    return _final(model, training, x_val, y_val, deploy, settings, spent, info)
+    return _final(model, training, x_val, y_val, genes, settings, spent, info)
 
 
 def prune_and_finetune(
@@ -181,7 +182,7 @@ def _final(
     training: Training,
     x_val: torch.Tensor,
     y_val: torch.Tensor,
-    deploy: dict[str, Any],
+    genes: dict[str, Any],
     settings: EvalSettings,
     spent: dict[str, float],
     info: dict[str, Any],
@@ -192,8 +193,8 @@ def _final(
     from evoforge.tasks import TrialResult
 
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    deployed, x_val, y_val, extra = deployed_model(model, x_val, y_val, deploy)
-    precision = precision_context(deploy["precision"], x_val.device)
+    deployed, x_val, y_val, extra = deployed_model(model, x_val, y_val, deploy_of(genes))
+    precision = precision_context(inference_precision(genes), x_val.device)
     reps = -(-settings.latency_batch // len(x_val))
     batch = x_val.repeat(reps, *([1] * (x_val.dim() - 1)))[: settings.latency_batch]
     with precision():
@@ -244,5 +245,5 @@ def accuracy_of(genes: dict[str, Any], inp: InputSpec, artifact: bytes, x: np.nd
     deploy = deploy_of(genes)
     cpu = torch.device("cpu")
     deployed, xt, yt, _ = deployed_model(model, _tensor(x, cpu, deploy["channels_last"]), _tensor(y, cpu), deploy)
-    with precision_context(deploy["precision"], cpu)():
+    with precision_context(inference_precision(genes), cpu)():
         return accuracy_and_loss(deployed, xt, yt)[0]

@@ -44,10 +44,26 @@ class _LiveTensorBytes(TorchDispatchMode):
         self.live -= size
 
 
+def _packed(model: nn.Module) -> list[torch.Tensor]:
+    """Weights that quantized layers keep packed, outside ``parameters()``."""
+    out: list[torch.Tensor] = []
+    for m in model.modules():
+        packed = getattr(m, "_packed_params", None)
+        if packed is not None and hasattr(packed, "_weight_bias"):
+            out += [t for t in packed._weight_bias() if isinstance(t, torch.Tensor)]
+    return out
+
+
 def _resident(model: nn.Module, batch: torch.Tensor) -> dict[int, int]:
-    """Address -> bytes of the storages that exist before the pass: weights, buffers and the input."""
-    tensors = [*model.parameters(), *model.buffers(), batch]
-    return {t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in tensors}
+    """Address -> bytes of the storages that exist before the pass: weights (packed ones too), buffers, the
+    input."""
+    out = {
+        t.untyped_storage().data_ptr(): t.untyped_storage().nbytes()
+        for t in [*model.parameters(), *model.buffers(), batch]
+    }
+    for t in _packed(model):  # quantized tensors: count their elements at their element size
+        out[id(t)] = t.numel() * t.element_size()
+    return out
 
 
 @torch.no_grad()

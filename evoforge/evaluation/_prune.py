@@ -59,11 +59,17 @@ def _residual_block(d: Any, s: Any, inp: Kept) -> Kept:
     inner = _top(s.conv1.weight, d.conv1.out_channels)
     _copy(d.conv1, s.conv1, inner, inp)
     _norm(d.norm1, s.norm1, inner)
-    if isinstance(s.shortcut, nn.Identity):  # the sum adds input channel i to output channel i: keep the same ones
-        out = inp
+    if isinstance(s.shortcut, nn.Identity) and isinstance(d.shortcut, nn.Identity):
+        out = inp  # the sum adds input channel i to output channel i: keep the same ones
+    elif isinstance(s.shortcut, nn.Identity):  # widths that differed only after rounding: a projection is needed
+        out = _top(s.conv2.weight, d.conv2.out_channels)
+        with torch.no_grad():  # the projection that picks, for each kept output channel, the same input channel
+            d.shortcut.weight.copy_((out[:, None] == inp[None, :]).to(d.shortcut.weight.dtype)[:, :, None, None])
     else:
-        out = _top(torch.cat([s.conv2.weight.flatten(1), s.shortcut.weight.flatten(1)], dim=1), d.conv2.out_channels)
-        _copy(d.shortcut, s.shortcut, out, inp)
+        joined = torch.cat([s.conv2.weight.flatten(1), s.shortcut.weight.flatten(1)], dim=1)
+        out = inp if isinstance(d.shortcut, nn.Identity) else _top(joined, d.conv2.out_channels)
+        if not isinstance(d.shortcut, nn.Identity):
+            _copy(d.shortcut, s.shortcut, out, inp)
     _copy(d.conv2, s.conv2, out, inner)
     _norm(d.norm2, s.norm2, out)
     return out
@@ -122,6 +128,8 @@ def recalibrate_batch_norms(model: nn.Module, x: torch.Tensor, precision: Any, b
         m.momentum = None  # a cumulative average over the whole pass
     model.train()
     for i in range(0, len(x), batch):
+        if len(x[i : i + batch]) < 2 and i > 0:
+            continue  # batch norm cannot use a batch of one
         with precision():
             model(x[i : i + batch])
     for m, momentum in zip(norms, momenta, strict=True):

@@ -87,6 +87,9 @@ class Training:
             "opt": self.opt.state_dict(),
             "schedule": self.schedule.state_dict() if self.schedule is not None else None,
             "gen": self.gen.get_state(),
+            # Dropout draws from torch's global generators: carry them too, or a resumed run repeats old masks.
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
             "epoch": self.epoch,
         }
 
@@ -96,4 +99,7 @@ class Training:
         if self.schedule is not None:
             self.schedule.load_state_dict(state["schedule"])
         self.gen.set_state(state["gen"].cpu())  # a checkpoint loaded onto a GPU brings the state along
+        torch.set_rng_state(state["torch_rng"].cpu())
+        if state["cuda_rng"]:
+            torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
         self.epoch = int(state["epoch"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from evoforge.spaces import InputSpec, deploy_of, deployed_genes, network_specs
+from evoforge.spaces import InputSpec, deploy_of, deployed_genes, inference_precision, network_specs
 from evoforge.spaces import _macro_layers as layers
 
 
@@ -17,7 +17,7 @@ def model_source(genes: dict[str, Any], inp: InputSpec, title: str) -> str:
     """Python source defining ``build_model()`` and ``load(weights_path)`` for this design."""
     features, head = network_specs(deployed_genes(genes), inp)  # pruned widths, if pruned
     deploy = deploy_of(genes)
-    bf16 = deploy["precision"] == "bf16"
+    bf16 = inference_precision(genes) == "bf16"
     library = inspect.getsource(layers)
     body = library.split("from torch import nn\n", 1)[1]  # the layers, without the module's own imports
     lines = [
@@ -28,11 +28,7 @@ def model_source(genes: dict[str, Any], inp: InputSpec, title: str) -> str:
         "",
         "    model = load('weights.safetensors')",
         "    predictions = model(x).argmax(dim=1)",
-        *(
-            ["", "It was trained and measured in bfloat16: run it inside torch.autocast(device, dtype=torch.bfloat16)."]
-            if bf16
-            else []
-        ),
+        *(["", "It was trained and measured in bfloat16: load() wraps it to run under bf16 autocast."] if bf16 else []),
         '"""',
         "",
         "from __future__ import annotations",
@@ -45,7 +41,20 @@ def model_source(genes: dict[str, Any], inp: InputSpec, title: str) -> str:
         "",
         "# How the model was measured and is meant to run: its efficiency genes.",
         f"DEPLOY = {deploy!r}",
+        f"INFERENCE_PRECISION = {inference_precision(genes)!r}",
         body.rstrip(),
+        "",
+        "",
+        "class Autocast(nn.Module):",
+        '    """Runs the wrapped model under bfloat16 autocast, as it was measured."""',
+        "",
+        "    def __init__(self, model: nn.Module) -> None:",
+        "        super().__init__()",
+        "        self.model = model",
+        "",
+        "    def forward(self, x: torch.Tensor) -> torch.Tensor:",
+        "        with torch.autocast(x.device.type, dtype=torch.bfloat16):",
+        "            return self.model(x)",
         "",
         "",
         "def build_model() -> Network:",
@@ -72,6 +81,8 @@ def model_source(genes: dict[str, Any], inp: InputSpec, title: str) -> str:
         "        with warnings.catch_warnings():",
         '            warnings.simplefilter("ignore")  # torch.ao.quantization announces its move to torchao',
         "            model = torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)",
+        '    if INFERENCE_PRECISION == "bf16":',
+        "        model = Autocast(model)",
         '    if DEPLOY["compile"]:',
         "        model = torch.compile(model)",
         "    return model",

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -63,6 +64,16 @@ class Schedule(_Section):
     min_epochs: int = Field(1, ge=1)
     eta: int = Field(3, ge=2, description="keep the top 1/eta at each rung")
     brackets: int = Field(3, ge=1, description="hyperband only")
+
+    @model_validator(mode="after")
+    def _fields_fit_the_name(self) -> Schedule:
+        # Judged by value, not by which fields were written, so a stored goal (every field written) reads back.
+        changed = [k for k, f in type(self).model_fields.items() if k != "name" and getattr(self, k) != f.default]
+        if self.name == "none" and changed:
+            raise ValueError(f"{changed[0]} is given, but name is none: name asha or hyperband")
+        if self.name == "asha" and "brackets" in changed:
+            raise ValueError("brackets is for hyperband; asha has one bracket")
+        return self
 
 
 class Oversight(_Section):
@@ -159,11 +170,11 @@ class Goal(_Section):
 
     def values(self, metrics: dict[str, float]) -> tuple[float, ...] | None:
         """The objectives as a point to maximize (minimized ones negated), or None when one is missing or not a
-        number, or a constraint is broken."""
+        finite number (a diverged loss, a target accuracy never reached), or a constraint is broken."""
         out = []
         for metric, direction in self.objectives.items():
             value = metrics.get(metric)
-            if value is None or value != value:
+            if value is None or not math.isfinite(value):
                 return None
             out.append(float(value) if direction == "max" else -float(value))
         return None if self.violations(metrics) else tuple(out)

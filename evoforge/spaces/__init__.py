@@ -6,7 +6,14 @@ from typing import Any
 
 from evoforge.spaces._base import Mutation, Space
 from evoforge.spaces._input import InputSpec
-from evoforge.spaces._macro import DEPLOY_DEFAULTS, MacroOptions, MacroSpace, deploy_of, deployed_genes
+from evoforge.spaces._macro import (
+    DEPLOY_DEFAULTS,
+    MacroOptions,
+    MacroSpace,
+    deploy_of,
+    deployed_genes,
+    inference_precision,
+)
 from evoforge.spaces._nb201 import NB201_OPS, NB201Space, arch_string
 
 __all__ = [
@@ -22,6 +29,7 @@ __all__ = [
     "build_network",
     "deploy_of",
     "deployed_genes",
+    "inference_precision",
     "network_specs",
 ]
 

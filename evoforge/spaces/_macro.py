@@ -37,6 +37,12 @@ def deploy_of(genes: dict[str, Any]) -> dict[str, Any]:
     return {**DEPLOY_DEFAULTS, **genes.get("deploy", {})}
 
 
+def inference_precision(genes: dict[str, Any]) -> str:
+    """The precision the deployed model runs in: the design's, except that int8 layers take float32 activations."""
+    deploy = deploy_of(genes)
+    return "fp32" if deploy["quantize"] == "int8" else str(deploy["precision"])
+
+
 def pruned_width(width: int, fraction: float) -> int:
     return max(1, round(width * (1 - fraction)))
 
@@ -134,8 +140,8 @@ class MacroSpace(Space):
 
     Genes: ``arch`` = {blocks: [{type, width, kernel} | {type: pool, op}], norm, activation, dropout, pooling,
     hidden: [widths]} and ``recipe`` = {optimizer, lr, momentum, weight_decay, schedule, batch_size, epochs,
-    label_smoothing, augment[, data_fraction]}, plus ``deploy`` = {precision, channels_last, compile, quantize} when
-    the options search efficiency genes. Flat inputs get dense-only networks (no blocks).
+    label_smoothing, augment[, data_fraction]}, plus ``deploy`` = {precision, channels_last, compile, quantize,
+    prune} when the options search efficiency genes. Flat inputs get dense-only networks (no blocks).
     """
 
     name = "macro"
@@ -264,8 +270,9 @@ class MacroSpace(Space):
     # -- measurements known before training -------------------------------------------------------------------
     def static_metrics(self, design: Design, batch: int = 1) -> dict[str, float]:
         """``params`` (count), ``flops`` (forward pass, per sample) and a lower bound of ``peak_memory_mb`` for
-        inference over ``batch`` inputs (float32 weights and input, plus the largest input + output pair of any
-        one layer, which must be alive together), from one pass over a zero input."""
+        inference over ``batch`` inputs (weights at 1 byte each if int8-quantized, else 4; the float32 input; the
+        largest input + output pair of any one layer, which must be alive together, at 2 bytes a value under bf16,
+        else 4), from one pass over a zero input."""
         import torch
         from torch.utils.flop_counter import FlopCounterMode
 
@@ -284,8 +291,13 @@ class MacroSpace(Space):
             model(torch.zeros((1, *self.inp.shape)))
         for h in hooks:
             h.remove()
-        resident = params + sum(b.numel() for b in model.buffers()) + batch * math.prod(self.inp.shape)
-        floor_mb = 4 * (resident + batch * (max(pairs, default=0) - math.prod(self.inp.shape))) / 2**20
+        deploy = deploy_of(design.genes)
+        weight_bytes = 1 if deploy["quantize"] == "int8" else 4
+        value_bytes = 2 if inference_precision(design.genes) == "bf16" else 4
+        x = math.prod(self.inp.shape)
+        largest_pair = max(max(pairs, default=0) - x, 0)  # the input itself is counted once, below
+        floor = weight_bytes * params + 4 * batch * x + value_bytes * batch * largest_pair
+        floor_mb = floor / 2**20
         return {"params": float(params), "flops": float(counter.get_total_flops()), "peak_memory_mb": floor_mb}
 
     def smallest(self) -> Design:

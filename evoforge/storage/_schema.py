@@ -97,6 +97,14 @@ artifacts = Table(
     Column("data", LargeBinary, nullable=False),
 )
 
+checkpoints = Table(  # where a paused trial goes on from (multi-fidelity); removed when the trial finishes
+    "checkpoints",
+    metadata,
+    Column("trial_id", ForeignKey("trials.id"), primary_key=True),
+    Column("epoch", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+)
+
 leases = Table(
     "leases",
     metadata,

@@ -217,6 +217,29 @@ class Store:
                 )
             if artifact is not None:
                 c.execute(insert(t.artifacts).values(trial_id=tid, data=artifact))
+            c.execute(delete(t.checkpoints).where(t.checkpoints.c.trial_id == tid))
+
+    def record_report(
+        self, study_id: int, number: int, payload: dict[str, Any], checkpoint: tuple[int, bytes] | None
+    ) -> None:
+        """Record a running trial's result at a milestone and, when it goes on, the checkpoint (epoch, bytes) it goes
+        on from, in one transaction: a resumed study continues it from there, under the decision already made."""
+        with self.engine.begin() as c:
+            tid = self._trial_id(c, study_id, number)
+            self._event(c, study_id, "report", number, payload)
+            c.execute(delete(t.checkpoints).where(t.checkpoints.c.trial_id == tid))
+            if checkpoint is not None:
+                c.execute(insert(t.checkpoints).values(trial_id=tid, epoch=checkpoint[0], data=checkpoint[1]))
+
+    def checkpoints(self, study_id: int) -> dict[int, tuple[int, bytes]]:
+        """Trial number -> (epoch, checkpoint) of every trial paused at a milestone and not finished yet."""
+        query = (
+            select(t.trials.c.number, t.checkpoints.c.epoch, t.checkpoints.c.data)
+            .join(t.trials, t.trials.c.id == t.checkpoints.c.trial_id)
+            .where(t.trials.c.study_id == study_id)
+        )
+        with self.engine.connect() as c:
+            return {int(n): (int(e), bytes(d)) for n, e, d in c.execute(query).all()}
 
     def requeue_inflight(self, study_id: int) -> list[TrialRecord]:
         """Put trials left ``running`` by a stopped coordinator back to ``waiting``; returns all waiting trials."""

@@ -8,6 +8,8 @@ from evoforge.spaces import Space
 
 # Values a metric cannot go past, which make natural reference values for the hypervolume.
 NATURAL_WORST = {"val_accuracy": 0.0, "test_accuracy": 0.0}
+# Static metrics that are exact (not bounds), so the largest design's value bounds every design's.
+EXACT_STATIC = ("params", "flops")
 
 
 def fixed_reference(goal: Goal, space: Space) -> dict[str, float]:
@@ -26,7 +28,7 @@ def fixed_reference(goal: Goal, space: Space) -> dict[str, float]:
             out[metric] = side
         elif metric in NATURAL_WORST and direction == "max":
             out[metric] = NATURAL_WORST[metric]
-        elif metric in static and direction == "min":
+        elif metric in static and metric in EXACT_STATIC and direction == "min":
             out[metric] = static[metric]
     return out
 

@@ -85,7 +85,7 @@ class Coordinator:
         self.tests: deque[Job] = deque()  # champions' test measurements waiting for a worker
         self.front = StudyFront(self.goal, fixed_reference(self.goal, setup.space))
         self.scheduler: Scheduler = make_scheduler(self.goal.scheduler)
-        self.paused: dict[int, tuple[int, bytes | None]] = {}  # trial -> (epoch reached, checkpoint to go on from)
+        self.paused: dict[int, tuple[int, bytes]] = {}  # trial -> (epoch reached, checkpoint to go on from)
         self._recover()
 
     # -- recovery: rebuild every piece of state from the store --------------------------------------------------------
@@ -94,7 +94,9 @@ class Coordinator:
         # Replay outcomes in the order they were recorded, which is the order the proposer was told them.
         for number in self.store.finish_order(self.study.id):
             t = trials[number]
-            values = self.goal.values(t.metrics) if t.state in ("complete", "pruned") else None
+            values = {"complete": self.goal.values, "pruned": self._pruned_values}.get(t.state, lambda _: None)(
+                t.metrics
+            )
             self.proposer.tell(t.number, t.design, values)
             if values is not None and t.state == "complete":
                 self.front.add(t.number, t.metrics)
@@ -108,8 +110,9 @@ class Coordinator:
             if g.test_accuracy is None and g.number not in untestable:
                 self._queue_test(g.number, g.design, self.store.artifact(self.study.id, g.trial_number))
         self.next_number = max(trials, default=-1) + 1
-        self.counts = self.store.count_trials(self.study.id)
         self.queue = deque(self.store.requeue_inflight(self.study.id))
+        self.counts = self.store.count_trials(self.study.id)  # after the requeue: in-flight trials are waiting now
+        self.paused = self.store.checkpoints(self.study.id)  # re-run trials go on from their last milestone
 
     @property
     def charged(self) -> int:
@@ -298,7 +301,7 @@ class Coordinator:
         epoch = int(info["epoch"])
         go_on = self.scheduler.report(trial.number, epoch, value)
         payload = {"epoch": epoch, "value": value, "metrics": metrics, "continue": go_on, "curve": info.get("curve")}
-        self.store.log_event(self.study.id, "report", payload, trial.number)
+        self.store.record_report(self.study.id, trial.number, payload, (epoch, checkpoint) if go_on else None)
         if go_on:
             self.paused[trial.number] = (epoch, checkpoint)
             self._submit(trial)
@@ -306,7 +309,12 @@ class Coordinator:
         self.paused.pop(trial.number, None)
         self.store.finish_trial(self.study.id, trial.number, "pruned", metrics=metrics, info=info)
         self._move("running", "pruned")
-        self.proposer.tell(trial.number, trial.design, self.goal.values(metrics))
+        self.proposer.tell(trial.number, trial.design, self._pruned_values(metrics))
+
+    def _pruned_values(self, metrics: dict[str, float]) -> tuple[float, ...] | None:
+        # A stopped trial's partial training time or energy would make it look cheap; only objectives measured at
+        # every fidelity (accuracy, loss) are told, so the proposer can rank it below the finished ones.
+        return self.goal.values(metrics) if set(self.goal.objectives) <= self.setup.task.curve_metrics else None
 
     def _maybe_promote(
         self, trial: TrialRecord, score: float | None, artifact: bytes | None

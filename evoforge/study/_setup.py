@@ -14,6 +14,7 @@ from evoforge._errors import GoalError
 from evoforge.design import Design
 from evoforge.goal import Goal
 from evoforge.proposers import Proposer, make_proposer, proposer_class
+from evoforge.schedulers import HyperbandScheduler
 from evoforge.spaces import Space
 from evoforge.tasks import Task, make_task
 
@@ -118,21 +119,28 @@ def _check_schedule(goal: Goal, task: Task, space: Space) -> None:
     if goal.budget.trials < s.eta:
         raise GoalError(f"scheduler.eta: {s.eta} is more than the {goal.budget.trials} trials of the budget")
     rng = random.Random(0)
-    longest = max((task.fidelities(space.sample(rng)) or [0])[-1] for _ in range(200))
+    fidelities = max((task.fidelities(space.sample(rng)) for _ in range(200)), key=lambda f: f[-1] if f else 0)
+    longest = fidelities[-1] if fidelities else 0
     if s.min_epochs >= longest:
         raise GoalError(
             f"scheduler.min_epochs: the first rung ({s.min_epochs} epochs) is not before the end of the longest "
             f"training in the space ({longest} epochs), so nothing could be stopped early"
         )
-    useful = 1  # brackets whose first rung lies before the end, plus one that trains everything to the end
-    while s.min_epochs * s.eta**useful < longest:
-        useful += 1
-    useful += 1
-    if s.name == "hyperband" and s.brackets > useful:
-        raise GoalError(
-            f"scheduler.brackets: past {useful} brackets the first rung lies beyond the longest training in the "
-            f"space ({longest} epochs), so more brackets would all train to the end; use at most {useful}"
-        )
+    if s.name == "hyperband":
+        # A bracket is useful while its first stop (rungs snapped to what the task can report) comes before the
+        # end; one more bracket may train everything to the end, as Hyperband's most cautious bracket does.
+        scheduler = HyperbandScheduler(s.min_epochs, s.eta, s.brackets)
+        useful = 1 + sum(len(b.stops(0, fidelities)) > 1 for b in scheduler.brackets)
+        if s.brackets > useful:
+            raise GoalError(
+                f"scheduler.brackets: past {useful} brackets the first stop lies at the end of the longest training "
+                f"in the space ({longest} epochs, reports at {_epochs(fidelities)}), so more brackets would all train "
+                f"to the end; use at most {useful}"
+            )
+
+
+def _epochs(fidelities: list[int]) -> str:
+    return ", ".join(map(str, fidelities)) if len(fidelities) <= 6 else f"{fidelities[0]} .. {fidelities[-1]}"
 
 
 def prepare(goal: Goal) -> Setup:

@@ -49,9 +49,19 @@ def test_augmentations_and_schedules_train() -> None:
         assert result.metrics["val_accuracy"] > 0.5
 
 
-def test_training_in_pieces_equals_training_straight_through() -> None:
+PIECES = {
+    "cosine": SMALL_DIGITS_GENES,  # 4 epochs, no dropout, no augmentation
+    "dropout-shift-onecycle": {
+        "arch": {**SMALL_DIGITS_GENES["arch"], "dropout": 0.3, "hidden": [32]},
+        "recipe": {**SMALL_DIGITS_GENES["recipe"], "augment": "shift", "schedule": "onecycle", "optimizer": "sgd"},
+    },
+}
+
+
+@pytest.mark.parametrize("genes", list(PIECES.values()), ids=list(PIECES))
+def test_training_in_pieces_equals_training_straight_through(genes: dict) -> None:
     task = make_task({"name": "digits"})
-    design = Design.make("macro", SMALL_DIGITS_GENES)  # 4 epochs, cosine schedule
+    design = Design.make("macro", genes)
     straight = task.evaluate(design, 5, EvalSettings(device="cpu"))
     first = task.evaluate(design, 5, EvalSettings(device="cpu"), until=1)
     assert first.checkpoint is not None and first.artifact is None and first.info["epoch"] == 1

@@ -63,3 +63,25 @@ def test_pruning_half_keeps_the_strongest_channels_of_each_layer(blocks: list) -
     norms = first.weight.abs().flatten(1).sum(1)
     strongest = norms.sort(descending=True).values[: kept.out_channels]
     assert torch.equal(kept.weight.abs().flatten(1).sum(1).sort(descending=True).values, strongest)
+
+
+@pytest.mark.parametrize(
+    ("inp", "blocks", "fraction"),
+    [
+        # the original's projection (16 -> 24 channels) becomes an identity once both round to 2
+        (IMAGE, [{"type": "conv", "width": 16, "kernel": 3}, {"type": "residual", "width": 24, "kernel": 3}], 0.9),
+        # the original's identity (8 input channels, width 8) needs a projection once the width is cut to 4
+        (InputSpec((8, 6, 6), 10, (0.0,) * 8, (1.0,) * 8), [{"type": "residual", "width": 8, "kernel": 3}], 0.5),
+    ],
+    ids=["projection-to-identity", "identity-to-projection"],
+)
+def test_a_residual_shortcut_that_changes_kind_under_pruning_still_transfers(
+    inp: InputSpec, blocks: list, fraction: float
+) -> None:
+    genes = {**_genes(blocks, "batch", "flatten"), "deploy": {"prune": fraction}}
+    torch.manual_seed(0)
+    trained = build_network(genes, inp).eval()
+    pruned = build_network(deployed_genes(genes), inp).eval()
+    x = torch.randn(3, *inp.shape)
+    transfer(pruned, trained, inp.shape[0], flat_spatial(trained, x))
+    assert pruned(x).shape == (3, 10)

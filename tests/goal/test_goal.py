@@ -42,6 +42,8 @@ def test_the_issue_goal_loads_and_prepares(tmp_path: Path) -> None:
         ({"preference": {"weights": {"params": 1.0}}}, "preference.weights: 'params' is not an objective"),
         ({"preference": {}}, "preference: give either objective (with optional where) or weights"),
         ({"reference": {"params": 1.0}}, "reference: 'params' is not an objective"),
+        ({"scheduler": {"eta": 4}}, "scheduler: eta is given, but name is none"),
+        ({"scheduler": {"name": "asha", "brackets": 2}}, "scheduler: brackets is for hyperband"),
         ({"objectives": {"val_accuracy": "up"}}, "objectives.val_accuracy: "),
         ({"constraints": {"params": {"min": 5, "max": 1}}}, "constraints.params: min is larger than max"),
         ({"colour": "blue"}, "colour: unknown field"),
@@ -121,6 +123,13 @@ def test_score_is_signed_and_constraints_void_it() -> None:
     assert goal.score({"val_accuracy": 0.9, "params": 5000}) is None
     minimize = goal_from_dict(nb201_goal(objectives={"latency_ms": "min"}))
     assert minimize.score({"latency_ms": 3.0}) == -3.0
+
+
+def test_a_result_with_a_non_finite_objective_is_no_point_of_the_front() -> None:
+    goal = goal_from_dict(nb201_goal(objectives={"val_accuracy": "max", "train_time_s": "min"}))
+    assert goal.values({"val_accuracy": 0.9, "train_time_s": 2.0}) == (0.9, -2.0)
+    assert goal.values({"val_accuracy": 0.9, "train_time_s": float("inf")}) is None  # e.g. a target never reached
+    assert goal.values({"val_accuracy": float("nan"), "train_time_s": 2.0}) is None
 
 
 @pytest.mark.parametrize(

@@ -167,3 +167,16 @@ def test_a_lease_judged_stale_is_taken_over_by_one_coordinator_only(storage: str
     results.append(store.acquire_lease(study.id, "A", b_races_in))
     assert results == [None, "another coordinator"]  # B got it; A backed off
     assert not store.renew_lease(study.id, "A") and store.renew_lease(study.id, "B")
+
+
+def test_a_report_keeps_the_checkpoint_a_paused_trial_goes_on_from_until_it_finishes(storage: str) -> None:
+    store = Store(storage)
+    study = store.create_study("s", "{}")
+    store.add_trial(study.id, 0, _design(0), proposer="random", operator=None, rationale="", parents=(), seed=1)
+    store.mark_running(study.id, 0)
+    store.record_report(study.id, 0, {"epoch": 1, "continue": True}, (1, b"after epoch 1"))
+    store.record_report(study.id, 0, {"epoch": 3, "continue": True}, (3, b"after epoch 3"))
+    assert Store(storage).checkpoints(study.id) == {0: (3, b"after epoch 3")}  # the latest one only
+    assert [e.payload["epoch"] for e in store.events(study.id, "report")] == [1, 3]
+    store.finish_trial(study.id, 0, "pruned", metrics={"val_accuracy": 0.2})
+    assert store.checkpoints(study.id) == {}
