@@ -37,6 +37,12 @@ def format_status(view: dict[str, Any]) -> str:
             "train_time_s",
         ]
         estimated = set(champ.get("estimated", []))
+        where = champ.get("measured_on") or {}
+        if where:
+            threads = f", {where['threads']} thread(s)" if str(where.get("device")) == "cpu" else ""
+            lines.append(
+                f"            measured on {where.get('device')}{threads}, latency batch {where.get('latency_batch')}"
+            )
         lines.append(
             "            "
             + "  ".join(f"{k} {_num(m[k])}{' (estimated)' if k in estimated else ''}" for k in shown if k in m)

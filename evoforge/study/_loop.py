@@ -259,6 +259,7 @@ class Coordinator:
                 trial.number,
                 "failed",
                 error=outcome.error,
+                note={"hypervolume": self.front.hypervolume},
                 started_at=outcome.started_at,
                 finished_at=outcome.finished_at,
             )
@@ -307,7 +308,8 @@ class Coordinator:
             self._submit(trial)
             return
         self.paused.pop(trial.number, None)
-        self.store.finish_trial(self.study.id, trial.number, "pruned", metrics=metrics, info=info)
+        note = {"hypervolume": self.front.hypervolume}
+        self.store.finish_trial(self.study.id, trial.number, "pruned", metrics=metrics, info=info, note=note)
         self._move("running", "pruned")
         self.proposer.tell(trial.number, trial.design, self._pruned_values(metrics))
 

@@ -58,6 +58,7 @@ def status_view(store: Store, study: StudyRecord) -> dict[str, Any]:
             "design": g.design.hash,
             "metrics": {**trial.metrics, "test_accuracy": g.test_accuracy},
             "estimated": trial.info.get("estimated", []),
+            "measured_on": {k: trial.info[k] for k in ("device", "threads", "latency_batch") if k in trial.info},
         }
     return {
         "study": study.name,
@@ -79,10 +80,10 @@ def front_view(store: Store, study: StudyRecord, goal: Goal) -> dict[str, Any]:
     scored = [(t, v) for t in trials if (v := goal.values(t.metrics)) is not None]
     ranks = non_dominated_sort([v for _, v in scored])
     members = sorted((pair for pair, r in zip(scored, ranks, strict=True) if r == 0), key=lambda p: p[1], reverse=True)
-    history = [
+    history = [  # after every trial that ended, in the order they ended
         (e.trial_number, e.payload["hypervolume"])
-        for e in store.events(study.id, "complete")
-        if "hypervolume" in e.payload
+        for e in store.events(study.id)
+        if e.kind in ("complete", "failed", "pruned") and "hypervolume" in e.payload
     ]
     return {
         "objectives": dict(goal.objectives),
