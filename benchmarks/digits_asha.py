@@ -1,12 +1,12 @@
 """Benchmark: ASHA vs full-fidelity evolution on digits at equal wall time.
 
 Protocol: the same goal for every method — bundled 8x8 digits, objective ``val_accuracy: max``, params <= 200,000,
-a macro space with epochs in [2, 40], regularized evolution (population ``--population``) from random designs
+a macro space with epochs in ``--epochs`` (default [2, 40]), regularized evolution (population ``--population``) from random designs
 (``--weak-start``: from the demo's weak design instead), CPU, one thread per worker, ``--workers`` (2) workers —
 with budget ``{trials: 10000, wall_time_s: W}`` (``--wall``, default 240 s), so the wall time is what runs out.
-Methods (``--methods``): ``none`` trains every trial to the end; ``asha`` stops trials at rungs of 1, 3, 9, 27
-epochs unless in the top 1/3 at that rung (``min_epochs 1, eta 3``); ``hyperband`` adds brackets starting at 3 and
-9 epochs. The wall-time budget stops new proposals; trials in flight then finish (ASHA may keep training a trial
+Methods (``--methods``): ``none`` trains every trial to the end; ``asha`` stops trials at rungs of m, 3m, 9m ...
+epochs (m = ``--min-epochs``, default 1) unless in the top 1/3 at that rung (eta 3); ``hyperband`` adds brackets
+starting at 3m and 9m epochs. The wall-time budget stops new proposals; trials in flight then finish (ASHA may keep training a trial
 that passes its rung), so a run can end a little after W: champions are reported at 25 %, 50 % and 100 % of W
 (times from just before ``run_study`` is called, worker start-up included) and at the end.
 
@@ -15,7 +15,7 @@ SQLite file in a temporary folder; a champion's test accuracy is the one evoforg
 promotion. Key figure: the time at which ASHA's champion first reached the full-fidelity run's final champion
 accuracy (test, and validation), as a fraction of W. Target: the same accuracy in at most half the wall time.
 
-    python benchmarks/digits_asha.py --wall 240 --seeds 2 --workers 2
+    python benchmarks/digits_asha.py --wall 240 --seeds 3 --workers 2 --epochs 10 40 --min-epochs 2
 """
 
 from __future__ import annotations
@@ -79,12 +79,13 @@ def machine() -> str:
     return f"{platform.platform()}, {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs"
 
 
-def make_goal(method: str, seed: int, wall: float, population: int, weak_start: bool) -> dict[str, Any]:
-    scheduler = {"name": method} if method == "none" else {"name": method, "min_epochs": 1, "eta": 3}
+def make_goal(method: str, seed: int, wall: float, args: argparse.Namespace) -> dict[str, Any]:
+    population, weak_start = args.population, args.weak_start
+    scheduler = {"name": method} if method == "none" else {"name": method, "min_epochs": args.min_epochs, "eta": 3}
     return {
         "study": f"digits-{method}-seed{seed}",
         "task": {"name": "digits"},
-        "space": {"epochs": [2, 40]},
+        "space": {"epochs": list(args.epochs)},
         "objectives": {"val_accuracy": "max"},
         "constraints": {"params": {"max": 200_000}},
         "budget": {"trials": 10_000, "wall_time_s": wall, "trial_timeout_s": 120},
@@ -104,7 +105,7 @@ def fmt(x: float | None, spec: str = ".4f") -> str:
 
 
 def run_once(method: str, seed: int, args: argparse.Namespace, folder: Path) -> Run:
-    goal = goal_from_dict(make_goal(method, seed, args.wall, args.population, args.weak_start))
+    goal = goal_from_dict(make_goal(method, seed, args.wall, args))
     url = f"sqlite:///{folder / f'{method}-seed{seed}.db'}"
     t0 = time.time()
     report = run_study(goal, url, workers=args.workers, quiet=True)
@@ -143,6 +144,8 @@ def main() -> None:
     p.add_argument("--population", type=int, default=16, help="evolution population (default 16)")
     p.add_argument("--methods", default="none,asha", help="comma-separated: none, asha, hyperband (default none,asha)")
     p.add_argument("--weak-start", action="store_true", help="start from the demo's weak design, not random designs")
+    p.add_argument("--epochs", type=int, nargs=2, default=(2, 40), help="the space's epochs range (default 2 40)")
+    p.add_argument("--min-epochs", type=int, default=1, help="first rung of asha / hyperband (default 1)")
     args = p.parse_args()
     methods = args.methods.split(",")
     if methods[0] != "none":
@@ -154,6 +157,7 @@ def main() -> None:
     print(f"date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}  ")
     start = "the demo's weak design" if args.weak_start else "random designs"
     print(f"W = {args.wall:g} s, {args.workers} workers, evolution (population {args.population}) from {start}")
+    print(f"space epochs {args.epochs[0]}..{args.epochs[1]}; rungs from {args.min_epochs} epochs, eta 3")
 
     runs: dict[tuple[str, int], Run] = {}
     seeds = list(range(args.seed, args.seed + args.seeds))

@@ -223,6 +223,13 @@ def main() -> None:
     compiled = [t.info.get("compile_s") for t in trials.values() if t.info.get("compile_s")]
     if compiled:
         print(f"{len(compiled)} compiled trials, mean compile time {statistics.mean(compiled):.1f} s")
+    errors: dict[str, list[int]] = {}
+    for t in trials.values():
+        if t.state == "failed":
+            last = (t.error or "no error recorded").strip().splitlines()[-1][:160]
+            errors.setdefault(f"{last} [{deploy_text(t.design.genes)}]", []).append(t.number)
+    for error, numbers in sorted(errors.items()):
+        print(f"failed: {len(numbers)} trial(s) {numbers}: {error}")
     deploys: dict[str, int] = {}
     for t in trials.values():
         if t.state == "complete":
@@ -322,7 +329,11 @@ def main() -> None:
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     isolated: dict[str, float] = {}
     for pnt in [*baselines, *chosen]:
-        xs = noise(task, pnt, args.noise_calls)
+        try:
+            xs = noise(task, pnt, args.noise_calls)
+        except RuntimeError as exc:  # e.g. bf16 autocast + int8 dynamic quantization rebuilt outside a worker
+            print(f"| {pnt.name} | {deploy_text(pnt.genes)} | {pnt.latency:.3f} | failed: {exc} | | | | | |")
+            continue
         mean, std = statistics.mean(xs), statistics.stdev(xs) if len(xs) > 1 else 0.0
         isolated[pnt.name] = mean
         print(

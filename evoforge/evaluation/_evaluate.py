@@ -193,7 +193,9 @@ def _final(
     from evoforge.tasks import TrialResult
 
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    deployed, x_val, y_val, extra = deployed_model(model, x_val, y_val, deploy_of(genes))
+    # A run that diverged is measured as it is: quantizing or compiling non-finite weights only fails.
+    deploy = deploy_of(genes) if training.finite else {**deploy_of(genes), "quantize": "none", "compile": False}
+    deployed, x_val, y_val, extra = deployed_model(model, x_val, y_val, deploy)
     precision = precision_context(inference_precision(genes), x_val.device)
     reps = -(-settings.latency_batch // len(x_val))
     batch = x_val.repeat(reps, *([1] * (x_val.dim() - 1)))[: settings.latency_batch]

@@ -94,9 +94,7 @@ class Coordinator:
         # Replay outcomes in the order they were recorded, which is the order the proposer was told them.
         for number in self.store.finish_order(self.study.id):
             t = trials[number]
-            values = {"complete": self.goal.values, "pruned": self._pruned_values}.get(t.state, lambda _: None)(
-                t.metrics
-            )
+            values = self.goal.values(t.metrics) if t.state == "complete" else None
             self.proposer.tell(t.number, t.design, values)
             if values is not None and t.state == "complete":
                 self.front.add(t.number, t.metrics)
@@ -311,12 +309,9 @@ class Coordinator:
         note = {"hypervolume": self.front.hypervolume}
         self.store.finish_trial(self.study.id, trial.number, "pruned", metrics=metrics, info=info, note=note)
         self._move("running", "pruned")
-        self.proposer.tell(trial.number, trial.design, self._pruned_values(metrics))
-
-    def _pruned_values(self, metrics: dict[str, float]) -> tuple[float, ...] | None:
-        # A stopped trial's partial training time or energy would make it look cheap; only objectives measured at
-        # every fidelity (accuracy, loss) are told, so the proposer can rank it below the finished ones.
-        return self.goal.values(metrics) if set(self.goal.objectives) <= self.setup.task.curve_metrics else None
+        # Told as no result: a stopped trial's partial scores (and its partial time or energy, which look cheap)
+        # would crowd the finished designs out of the population; the scheduler has already judged it.
+        self.proposer.tell(trial.number, trial.design, None)
 
     def _maybe_promote(
         self, trial: TrialRecord, score: float | None, artifact: bytes | None
