@@ -1,21 +1,22 @@
 """Benchmark: ASHA vs full-fidelity evolution on digits at equal wall time.
 
-Protocol: the same goal for every method — bundled 8x8 digits, objective ``val_accuracy: max``, params <= 200,000,
-a macro space with epochs in ``--epochs`` (default [2, 40]), regularized evolution (population ``--population``) from random designs
-(``--weak-start``: from the demo's weak design instead), CPU, one thread per worker, ``--workers`` (2) workers —
-with budget ``{trials: 10000, wall_time_s: W}`` (``--wall``, default 240 s), so the wall time is what runs out.
-Methods (``--methods``): ``none`` trains every trial to the end; ``asha`` stops trials at rungs of m, 3m, 9m ...
+Protocol: the same goal for every method — bundled 8x8 digits, objective ``val_accuracy: max``, params <= 200,000, a
+macro space with epochs in ``--epochs`` (default [2, 40]), regularized evolution (population ``--population``) from
+random designs (``--weak-start``: from the demo's weak design instead), CPU, one thread per worker, ``--workers`` (2)
+workers — with budget ``{trials: 10000, wall_time_s: W}`` (``--wall``, default 240 s), so the wall time is what runs
+out. Methods (``--methods``): ``none`` trains every trial to the end; ``asha`` stops trials at rungs of m, 3m, 9m ...
 epochs (m = ``--min-epochs``, default 1) unless in the top 1/3 at that rung (eta 3); ``hyperband`` adds brackets
-starting at 3m and 9m epochs. The wall-time budget stops new proposals; trials in flight then finish (ASHA may keep training a trial
-that passes its rung), so a run can end a little after W: champions are reported at 25 %, 50 % and 100 % of W
-(times from just before ``run_study`` is called, worker start-up included) and at the end.
+starting at 3m and 9m epochs. The wall-time budget stops new proposals; trials in flight then finish (ASHA may keep
+training a trial that passes its rung), so a run can end a little after W: champions are reported at 25 %, 50 % and
+100 % of W (times from just before ``run_study`` is called, worker start-up included) and at the end.
 
 Each search seed (``--seed`` .. ``--seed + --seeds - 1``) runs every method, one after the other, each in a fresh
-SQLite file in a temporary folder; a champion's test accuracy is the one evoforge measures right after its
-promotion. Key figure: the time at which ASHA's champion first reached the full-fidelity run's final champion
-accuracy (test, and validation), as a fraction of W. Target: the same accuracy in at most half the wall time.
+SQLite file in a temporary folder; a champion's test accuracy is the one evoforge measures right after its promotion.
+Key figure: the time at which ASHA's champion first reached the full-fidelity run's final champion accuracy (test, and
+validation), as a fraction of W. Target: the same accuracy in at most half the wall time.
 
     python benchmarks/digits_asha.py --wall 240 --seeds 3 --workers 2 --epochs 10 40 --min-epochs 2
+
 """
 
 from __future__ import annotations
