@@ -29,6 +29,9 @@ bench: install
 	$(BIN)/python benchmarks/digits_evolution.py --trials 100 --workers 2 --seeds 3
 	$(BIN)/python benchmarks/digits_design_check.py --seeds 4
 	$(BIN)/python benchmarks/overhead.py
+	$(BIN)/python benchmarks/nasbench201_multiobjective.py --seeds 30 --workers 2
+	$(BIN)/python benchmarks/digits_front.py --trials 150 --workers 2 --seed 0
+	$(BIN)/python benchmarks/digits_asha.py --wall 240 --seeds 3 --workers 2 --epochs 10 40 --min-epochs 2
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache evoforge-demo.db*
