@@ -97,6 +97,8 @@ def train_and_measure(
     curve: list[dict[str, float]] = []
     noise = 0.1 * float(np.mean(inp.std))
     target = settings.target_accuracy
+    # A design with no conv block and no dense layer has no channels to prune: its prune gene changes nothing.
+    prunes = bool(deploy["prune"]) and deployed_genes(genes) != genes
     with EnergyMeter(device.type, settings.power_w) as meter:
         while training.epoch < stop:
             start = time.perf_counter()
@@ -112,7 +114,7 @@ def train_and_measure(
             )
             if target is not None and acc >= target and "time_to_accuracy_s" not in spent:
                 spent["time_to_accuracy_s"] = spent["train_time_s"]
-        if deploy["prune"] and training.finite and training.epoch == recipe["epochs"]:
+        if prunes and training.finite and training.epoch == recipe["epochs"]:
             start = time.perf_counter()
             model, info_prune = prune_and_finetune(model, genes, inp, seed, (x_train, y_train, x_val, y_val), precision)
             spent["train_time_s"] += time.perf_counter() - start
@@ -128,7 +130,7 @@ def train_and_measure(
         # What the weights expect as input, so the model can be rebuilt and exported without the data.
         "input": {"shape": list(inp.shape), "classes": inp.classes, "mean": list(inp.mean), "std": list(inp.std)},
     }
-    if deploy["prune"] and training.finite and training.epoch == recipe["epochs"]:
+    if prunes and training.finite and training.epoch == recipe["epochs"]:
         info["pruned"] = info_prune
     if target is not None:  # until the target is reached, the time to reach it is unbounded
         spent.setdefault("time_to_accuracy_s", float("inf"))

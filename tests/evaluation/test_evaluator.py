@@ -122,3 +122,11 @@ def test_time_to_accuracy_is_the_training_time_at_the_first_epoch_past_the_targe
     # Timed across pieces the same way: the clock carries over in the checkpoint.
     part = task.evaluate(design, 0, EvalSettings(device="cpu", target_accuracy=2.0), until=2)
     assert part.metrics["time_to_accuracy_s"] == float("inf")
+
+
+def test_pruning_a_design_without_channels_to_cut_changes_nothing() -> None:
+    task = make_task({"name": "digits"})
+    linear = {**SMALL_DIGITS_GENES, "arch": {**SMALL_DIGITS_GENES["arch"], "blocks": [], "hidden": []}}
+    plain = task.evaluate(Design.make("macro", linear), 0, EvalSettings(device="cpu"))
+    pruned = task.evaluate(Design.make("macro", {**linear, "deploy": {"prune": 0.5}}), 0, EvalSettings(device="cpu"))
+    assert pruned.artifact == plain.artifact and "pruned" not in pruned.info
