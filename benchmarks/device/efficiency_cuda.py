@@ -43,6 +43,7 @@ DEPLOYS = {
     "channels_last": {"channels_last": True},
     "int8": {"quantize": "int8"},
     "compile": {"compile": True},
+    "prune": {"prune": 0.5},
 }
 
 
@@ -91,7 +92,7 @@ def main() -> None:
             extra={k: result.info[k] for k in ("latency_device", "compile_s") if k in result.info},
         )
 
-    design = Design.make("macro", GENES)
+    design = Design.make("macro", {**GENES, "arch": {**GENES["arch"], "dropout": 0.2}})  # dropout: the global RNG too
     straight = task.evaluate(design, 11, settings)
     first = task.evaluate(design, 11, settings, until=1)
     second = task.evaluate(design, 11, settings, until=3, checkpoint=first.checkpoint)
