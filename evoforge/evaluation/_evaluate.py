@@ -94,29 +94,14 @@ def train_and_measure(
         training.load(saved["training"])
         spent = saved["spent"]
     stop = min(until or recipe["epochs"], recipe["epochs"])
-    curve: list[dict[str, float]] = []
-    noise = 0.1 * float(np.mean(inp.std))
-    target = settings.target_accuracy
-    # A design with no conv block and no dense layer has no channels to prune: its prune gene changes nothing.
-    prunes = bool(deploy["prune"]) and deployed_genes(genes) != genes
+    pruned: dict[str, Any] | None = None
     with EnergyMeter(device.type, settings.power_w) as meter:
-        while training.epoch < stop:
+        curve = _run_epochs(training, (x_train, y_train, x_val, y_val), stop, precision, meter, spent, settings, inp)
+        finished = training.finite and training.epoch == recipe["epochs"]
+        # A design with no conv block and no dense layer has no channels to prune: its prune gene changes nothing.
+        if finished and deploy["prune"] and deployed_genes(genes) != genes:
             start = time.perf_counter()
-            finite = training.run_epoch(x_train, y_train, noise, precision)
-            spent["train_time_s"] += time.perf_counter() - start  # training only, not the validation below
-            meter.sample()
-            if not finite:
-                break
-            with precision():
-                acc, loss = accuracy_and_loss(model, x_val, y_val)
-            curve.append(
-                {"epoch": training.epoch, "val_accuracy": acc, "val_loss": loss, "train_time_s": spent["train_time_s"]}
-            )
-            if target is not None and acc >= target and "time_to_accuracy_s" not in spent:
-                spent["time_to_accuracy_s"] = spent["train_time_s"]
-        if prunes and training.finite and training.epoch == recipe["epochs"]:
-            start = time.perf_counter()
-            model, info_prune = prune_and_finetune(model, genes, inp, seed, (x_train, y_train, x_val, y_val), precision)
+            model, pruned = prune_and_finetune(model, genes, inp, seed, (x_train, y_train, x_val, y_val), precision)
             spent["train_time_s"] += time.perf_counter() - start
     energy = meter.reading()
     spent["energy_j"] += energy.joules
@@ -130,17 +115,50 @@ def train_and_measure(
         # What the weights expect as input, so the model can be rebuilt and exported without the data.
         "input": {"shape": list(inp.shape), "classes": inp.classes, "mean": list(inp.mean), "std": list(inp.std)},
     }
-    if prunes and training.finite and training.epoch == recipe["epochs"]:
-        info["pruned"] = info_prune
-    if target is not None:  # until the target is reached, the time to reach it is unbounded
+    if pruned is not None:
+        info["pruned"] = pruned
+    if settings.target_accuracy is not None:  # until the target is reached, the time to reach it is unbounded
         spent.setdefault("time_to_accuracy_s", float("inf"))
-    if training.finite and training.epoch < recipe["epochs"]:
+    if training.finite and not finished:
         metrics = {"val_accuracy": curve[-1]["val_accuracy"], "val_loss": curve[-1]["val_loss"], **spent}
         buffer = io.BytesIO()
         reached = {k: v for k, v in spent.items() if v != float("inf")}  # not reached yet: not carried on
         torch.save({"training": training.state(), "spent": reached}, buffer)
         return TrialResult(metrics, info=info, checkpoint=buffer.getvalue())
     return _final(model, training, x_val, y_val, genes, settings, spent, info)
+
+
+def _run_epochs(
+    training: Training,
+    data: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
+    stop: int,
+    precision: Callable[[], Any],
+    meter: EnergyMeter,
+    spent: dict[str, float],
+    settings: EvalSettings,
+    inp: InputSpec,
+) -> list[dict[str, float]]:
+    """Train up to epoch ``stop`` (or until the loss diverges), validating after each epoch; adds the training
+    seconds (validation excluded) to ``spent``, and ``time_to_accuracy_s`` when the target is first reached."""
+    x_train, y_train, x_val, y_val = data
+    noise = 0.1 * float(np.mean(inp.std))
+    target = settings.target_accuracy
+    curve: list[dict[str, float]] = []
+    while training.epoch < stop:
+        start = time.perf_counter()
+        finite = training.run_epoch(x_train, y_train, noise, precision)
+        spent["train_time_s"] += time.perf_counter() - start
+        meter.sample()
+        if not finite:
+            break
+        with precision():
+            acc, loss = accuracy_and_loss(training.model, x_val, y_val)
+        curve.append(
+            {"epoch": training.epoch, "val_accuracy": acc, "val_loss": loss, "train_time_s": spent["train_time_s"]}
+        )
+        if target is not None and acc >= target and "time_to_accuracy_s" not in spent:
+            spent["time_to_accuracy_s"] = spent["train_time_s"]
+    return curve
 
 
 def prune_and_finetune(

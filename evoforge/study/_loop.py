@@ -96,7 +96,7 @@ class Coordinator:
             t = trials[number]
             values = self.goal.values(t.metrics) if t.state == "complete" else None
             self.proposer.tell(t.number, t.design, values)
-            if values is not None and t.state == "complete":
+            if values is not None:
                 self.front.add(t.number, t.metrics)
         for event in self.store.events(self.study.id, "report"):  # the scheduler's state is its reports
             self.scheduler.report(int(event.trial_number or 0), event.payload["epoch"], event.payload["value"])
