@@ -32,6 +32,11 @@ class Design:
         return copy.deepcopy(self._genes_cached)
 
     @property
+    def view(self) -> dict[str, Any]:
+        """The genes without a copy, for reading only (hot paths: validation, encodings); never modify it."""
+        return self._genes_cached
+
+    @property
     def _genes_cached(self) -> dict[str, Any]:
         cached = self.__dict__.get("_genes")
         if cached is None:

@@ -40,19 +40,42 @@ class Budget(_Section):
 
 
 class Search(_Section):
-    proposer: str = "evolution"
-    population: int = Field(16, ge=2)
+    """How to search. With no ``proposer`` and no ``profile`` a goal gets the ``default`` profile; a ``profile``
+    (shipped with evoforge, or saved by ``evoforge meta``) sets the proposer and its settings, and any field given
+    here overrides it. ``options`` holds a proposer's own settings (e.g. ``acquisition: ucb`` for ``guided``)."""
+
+    profile: str | None = Field(
+        None, description="a named search profile (default: 'default' unless proposer is given)"
+    )
+    proposer: str | None = None
+    population: int | None = Field(None, ge=2)
     tournament: int | None = Field(None, ge=1, description="tournament size (default: half the population)")
     seed: int = 0
     start_from: dict[str, Any] | str | None = Field(
         None, description="a design's genes, or the path of a JSON file holding a design"
     )
+    transfer_from: list[str] = Field(
+        [], description="earlier studies in the same store whose predictor and operator credit warm-start this one"
+    )
+    options: dict[str, Any] = {}
 
     @model_validator(mode="after")
     def _tournament(self) -> Search:
-        if self.tournament is not None and self.tournament > self.population:
+        if self.tournament is not None and self.population is not None and self.tournament > self.population:
             raise ValueError(f"tournament ({self.tournament}) cannot exceed population ({self.population})")
+        if len(set(self.transfer_from)) != len(self.transfer_from):
+            raise ValueError("transfer_from: a study is named twice")
         return self
+
+    def proposer_options(self) -> dict[str, Any]:
+        """Keyword settings for the proposer: population, tournament and its own options (after the profile is
+        applied, see ``evoforge.profiles.resolve``)."""
+        out: dict[str, Any] = dict(self.options)
+        if self.population is not None:
+            out["population"] = self.population
+        if self.tournament is not None:
+            out["tournament"] = self.tournament
+        return out
 
 
 class Schedule(_Section):

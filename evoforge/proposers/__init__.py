@@ -1,16 +1,21 @@
 """Proposers decide what to try next (ask / tell); they never train anything."""
 
-from evoforge.proposers._base import Proposal, Proposer
+from evoforge.proposers._base import Proposal, Proposer, Told
+from evoforge.proposers._credit import Credit
 from evoforge.proposers._evolution import EvolutionProposer
+from evoforge.proposers._guided import GuidedProposer
 from evoforge.proposers._random import RandomProposer
 from evoforge.proposers._registry import PROPOSERS, make_proposer, proposer_class
 
 __all__ = [
     "PROPOSERS",
+    "Credit",
     "EvolutionProposer",
+    "GuidedProposer",
     "Proposal",
     "Proposer",
     "RandomProposer",
+    "Told",
     "make_proposer",
     "proposer_class",
 ]

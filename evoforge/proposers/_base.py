@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import random
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from evoforge.design import Design
 from evoforge.goal import Search
@@ -13,12 +15,24 @@ Values = tuple[float, ...]  # one value per objective, higher is better
 
 @dataclass(frozen=True)
 class Proposal:
-    """A design to try, the trial numbers it came from, the operator applied and a one-line rationale."""
+    """A design to try, the trial numbers it came from, the operator applied, a one-line rationale, and what else
+    the proposer wants recorded (``info``: its prediction for the design, which of its routes made it)."""
 
     design: Design
     parents: tuple[int, ...]
     operator: str | None
     rationale: str
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Told:
+    """One finished trial of an earlier study, for ``Proposer.warm_start``."""
+
+    number: int
+    design: Design
+    values: Values | None
+    proposal: Proposal
 
 
 class Proposer(ABC):
@@ -28,7 +42,8 @@ class Proposer(ABC):
     and what it was told before; ``tell`` gives it a finished trial's design and objective values (one per
     objective, each oriented so that higher is better; None when the trial failed or broke a constraint).
     Replaying ``tell`` over a study's finished trials in the order they finished rebuilds the proposer's state, so
-    a resumed study behaves like one that never stopped.
+    a resumed study behaves like one that never stopped; ``tell`` also gets the trial's ``Proposal`` as recorded
+    (parents, operator, info), so credit for what made a child can be rebuilt the same way.
     """
 
     name: str
@@ -50,8 +65,18 @@ class Proposer(ABC):
     def ask(self, number: int) -> Proposal:
         """The design for trial ``number``."""
 
-    def tell(self, number: int, design: Design, values: Values | None) -> None:  # noqa: B027 - optional
+    def tell(  # noqa: B027 - optional
+        self, number: int, design: Design, values: Values | None, proposal: Proposal | None = None
+    ) -> None:
         """Learn from a finished trial; ignored by proposers that keep no state."""
+
+    def warm_start(self, studies: Sequence[Sequence[Told]]) -> None:  # noqa: B027 - optional
+        """Start from what earlier studies learned (``search.transfer_from``); ignored by proposers that learn
+        nothing."""
+
+    def insights(self) -> dict[str, Any]:
+        """What the proposer has learned, for ``status`` and ``lineage`` (operator weights, predictor fit)."""
+        return {}
 
     def _start(self, number: int) -> Proposal | None:
         if self.start_from is not None and number == 0:

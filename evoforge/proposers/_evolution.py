@@ -42,14 +42,14 @@ class EvolutionProposer(Proposer):
         super().__init__(space, seed, start_from)
         self.population: deque[Member] = deque(maxlen=population)
         self.tournament = min(tournament or max(2, population // 2), population)
-        self._seen: set[Design] = set()
+        self._seen: set[str] = set()  # canonical functions proposed or told (see Space.canonical)
 
     @classmethod
     def from_search(cls, search: Search, space: Space, start_from: Design | None = None) -> EvolutionProposer:
-        return cls(space, search.seed, start_from, population=search.population, tournament=search.tournament)
+        return cls(space, search.seed, start_from, **search.proposer_options())
 
-    def tell(self, number: int, design: Design, values: Values | None) -> None:
-        self._seen.add(design)
+    def tell(self, number: int, design: Design, values: Values | None, proposal: Proposal | None = None) -> None:
+        self._seen.add(self.space.canonical(design))
         if values is not None:
             self.population.append(Member(number, design, tuple(values)))
 
@@ -72,22 +72,27 @@ class EvolutionProposer(Proposer):
         # From a starting design, half the first population spreads around it (one to three chained mutations) and
         # half is sampled at random: the start may be poor, and the search should not be confined near it.
         if self.start_from is None or rng.random() < 0.5:
-            return self._note(Proposal(self.space.sample(rng), (), None, "random sample for the first population"))
+            design = self.space.sample(rng)
+            for _ in range(100):  # something new, where the space has it
+                if self.space.canonical(design) not in self._seen:
+                    break
+                design = self.space.sample(rng)
+            return self._note(Proposal(design, (), None, "random sample for the first population"))
         mutation = self.space.mutate_chain(self.start_from, rng, rng.randint(1, 3))
         why = f"{mutation.rationale} (first population, from the starting design)"
         return self._note(Proposal(mutation.design, (0,), mutation.operator, why))
 
     def _fresh_mutation(self, design: Design, rng: random.Random) -> Mutation:
-        # Prefer a child not tried before: a repeat only re-measures noise.
+        # Prefer a child that computes something not tried before: a repeat only re-measures noise.
         mutation = self.space.mutate(design, rng)
-        for _ in range(10):
-            if mutation.design not in self._seen:
+        for _ in range(20):
+            if self.space.canonical(mutation.design) not in self._seen:
                 break
             mutation = self.space.mutate(design, rng)
         return mutation
 
     def _note(self, proposal: Proposal) -> Proposal:
-        self._seen.add(proposal.design)
+        self._seen.add(self.space.canonical(proposal.design))
         return proposal
 
 

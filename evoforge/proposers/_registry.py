@@ -9,6 +9,7 @@ from evoforge.spaces import Space
 # name -> "module:Class", imported only when used. A new proposer is one module plus one line here.
 PROPOSERS = {
     "evolution": "evoforge.proposers._evolution:EvolutionProposer",
+    "guided": "evoforge.proposers._guided:GuidedProposer",
     "random": "evoforge.proposers._random:RandomProposer",
 }
 
@@ -19,4 +20,6 @@ def proposer_class(name: str) -> type[Proposer]:
 
 def make_proposer(search: Search, space: Space, start_from: Design | None = None) -> Proposer:
     """The proposer the goal's ``search`` section names, configured from that section."""
+    if search.proposer is None:
+        raise ValueError("make_proposer needs a resolved search section (evoforge.profiles.resolve)")
     return proposer_class(search.proposer).from_search(search, space, start_from)

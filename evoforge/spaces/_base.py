@@ -47,6 +47,16 @@ class Space(ABC):
         training will measure, so a design it rules out would have been ruled out after training too."""
         return {}
 
+    def canonical(self, design: Design) -> str:
+        """A key shared by designs that compute the same function (isomorphic cells, dead branches, genes that
+        cannot matter), so the same thing is never trained twice. By default the design's own hash."""
+        return design.hash
+
+    def features(self, design: Design) -> list[float]:
+        """A fixed-length numeric encoding of ``design`` for learned predictors (one-hot categories, scaled
+        numbers, path encodings for cells). Spaces that support predictor-guided search override this."""
+        raise NotImplementedError(f"the {self.name} space has no numeric encoding for a learned predictor")
+
     def smallest(self) -> Design | None:
         """The design with the lowest static metrics, for telling whether a constraint can be met at all."""
         return None

@@ -300,6 +300,64 @@ class MacroSpace(Space):
         floor_mb = floor / 2**20
         return {"params": float(params), "flops": float(counter.get_total_flops()), "peak_memory_mb": floor_mb}
 
+    def canonical(self, design: Design) -> str:
+        """Genes with every value that cannot change the trained model dropped or made explicit: SGD momentum under
+        another optimizer, the default deployment settings, and training on the whole split."""
+        g = design.genes
+        if g["recipe"]["optimizer"] != "sgd":
+            g["recipe"].pop("momentum", None)
+        if g["recipe"].get("data_fraction") == 1.0:
+            del g["recipe"]["data_fraction"]
+        g["deploy"] = deploy_of(g)
+        return Design.make(self.name, g).hash
+
+    def features(self, design: Design) -> list[float]:
+        """A fixed-length numeric encoding for learned predictors: per block slot a one-hot type (or absent) with
+        log-width and kernel, then one-hot categories and numbers scaled to about [0, 1] for everything else."""
+        o, g = self.options, design.genes
+        arch, recipe, deploy = g["arch"], g["recipe"], deploy_of(g)
+
+        def onehot(value: object, choices: list) -> list[float]:
+            return [1.0 if value == c else 0.0 for c in choices]
+
+        def scaled(value: float, low: float, high: float, log: bool = False) -> float:
+            if log:
+                value, low, high = (math.log(max(v, 1e-12)) for v in (value, low, high))
+            return 0.0 if high <= low else (value - low) / (high - low)
+
+        out: list[float] = []
+        widths = (min(o.widths), max(o.widths))
+        for i in range(o.max_blocks):
+            block = arch["blocks"][i] if i < len(arch["blocks"]) else None
+            out += onehot(block and block["type"], list(o.block_types))
+            if block is None or block["type"] == "pool":
+                out += [0.0, 0.0, 1.0 if block and block["op"] == "max" else 0.0]
+            else:
+                out += [scaled(block["width"], *widths, log=True), scaled(block["kernel"], 1, max(o.kernels)), 0.0]
+        out.append(scaled(len(arch["blocks"]), 0, max(o.max_blocks, 1)))
+        out += onehot(arch["norm"], list(o.norms)) + onehot(arch["activation"], list(o.activations))
+        out += onehot(arch["pooling"], ["flatten", "avg"]) + [arch["dropout"]]
+        hidden = (min(o.hidden_widths), max(o.hidden_widths))
+        out.append(scaled(len(arch["hidden"]), 0, max(o.max_hidden, 1)))
+        out += [
+            scaled(arch["hidden"][i], *hidden, log=True) if i < len(arch["hidden"]) else 0.0
+            for i in range(o.max_hidden)
+        ]
+        out += onehot(recipe["optimizer"], list(o.optimizers)) + onehot(recipe["schedule"], list(o.schedules))
+        out += [
+            scaled(recipe["lr"], *o.lr, log=True),
+            recipe["momentum"] if recipe["optimizer"] == "sgd" else 0.0,
+            scaled(recipe["weight_decay"] + 1e-5, o.weight_decay[0] + 1e-5, o.weight_decay[1] + 1e-5, log=True),
+            scaled(recipe["batch_size"], min(o.batch_sizes), max(o.batch_sizes), log=True),
+            scaled(recipe["epochs"], *o.epochs),
+            recipe["label_smoothing"],
+            recipe.get("data_fraction", 1.0),
+        ]
+        out += onehot(recipe["augment"], list(o.augments))
+        out += onehot(deploy["precision"], ["fp32", "bf16"]) + onehot(deploy["quantize"], ["none", "int8"])
+        out += [float(deploy["channels_last"]), float(deploy["compile"]), deploy["prune"]]
+        return out
+
     def smallest(self) -> Design:
         o = self.options
         genes = {

@@ -3,6 +3,7 @@
 from evoforge.storage._records import (
     FINISHED_STATES,
     TRIAL_STATES,
+    UNCHARGED_STATES,
     EventRecord,
     GenerationRecord,
     NewGeneration,
@@ -13,6 +14,7 @@ from evoforge.storage._store import Store
 
 __all__ = [
     "FINISHED_STATES",
+    "UNCHARGED_STATES",
     "TRIAL_STATES",
     "EventRecord",
     "GenerationRecord",

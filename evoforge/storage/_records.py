@@ -5,8 +5,9 @@ from typing import Any
 
 from evoforge.design import Design
 
-TRIAL_STATES = ("waiting", "running", "complete", "failed", "pruned", "infeasible")
-FINISHED_STATES = ("complete", "failed", "pruned", "infeasible")
+TRIAL_STATES = ("waiting", "running", "complete", "failed", "pruned", "infeasible", "duplicate")
+FINISHED_STATES = ("complete", "failed", "pruned", "infeasible", "duplicate")
+UNCHARGED_STATES = ("infeasible", "duplicate")  # recorded, never trained, not counted against the trial budget
 
 
 @dataclass(frozen=True)

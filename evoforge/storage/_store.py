@@ -79,8 +79,10 @@ class Store:
         state: str = "waiting",
         error: str | None = None,
         metrics: dict[str, float] | None = None,
+        info: dict[str, Any] | None = None,
     ) -> TrialRecord:
-        """Record a proposal (with its design and lineage edges to the parent trial numbers)."""
+        """Record a proposal (with its design and lineage edges to the parent trial numbers); ``info`` is what the
+        proposer noted about it (its prediction, its route), kept in the ``proposed`` event."""
         now = time.time()
         with self._writing(f"trial {number} already exists in this study; is another coordinator running it?") as c:
             self._insert_design(c, design)
@@ -121,6 +123,7 @@ class Store:
                     "operator": operator,
                     "parents": list(parents),
                     "rationale": rationale,
+                    **({"info": info} if info else {}),
                 },
             )
             if state in FINISHED_STATES:

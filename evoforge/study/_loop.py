@@ -13,10 +13,11 @@ from evoforge._errors import EvoforgeError, GoalError
 from evoforge.design import Design
 from evoforge.executors import Executor, Job, Outcome
 from evoforge.goal import Goal, goal_from_json
-from evoforge.proposers import Proposer
+from evoforge.proposers import Proposal, Proposer
 from evoforge.schedulers import Scheduler, make_scheduler
-from evoforge.storage import NewGeneration, Store, StudyRecord, TrialRecord
+from evoforge.storage import UNCHARGED_STATES, NewGeneration, Store, StudyRecord, TrialRecord
 from evoforge.study._front import StudyFront, fixed_reference
+from evoforge.study._history import history, proposal_infos, proposal_of, transfer_sources
 from evoforge.study._lease import HEARTBEAT_S, take_lease
 from evoforge.study._progress import Progress
 from evoforge.study._promotion import Champion, promotion_reason
@@ -86,18 +87,25 @@ class Coordinator:
         self.front = StudyFront(self.goal, fixed_reference(self.goal, setup.space))
         self.scheduler: Scheduler = make_scheduler(self.goal.scheduler)
         self.paused: dict[int, tuple[int, bytes]] = {}  # trial -> (epoch reached, checkpoint to go on from)
+        self.infos: dict[int, dict] = {}  # what the proposer noted about each proposal
+        self.functions: dict[str, int] = {}  # canonical function of every trained design -> its first trial
         self._recover()
 
     # -- recovery: rebuild every piece of state from the store --------------------------------------------------------
     def _recover(self) -> None:
+        sources = transfer_sources(self.store, self.study.name, self.goal, self.setup.space.name)
+        if sources:
+            self.proposer.warm_start(sources)
         trials = {t.number: t for t in self.store.trials(self.study.id)}
+        self.infos = proposal_infos(self.store, self.study.id)
         # Replay outcomes in the order they were recorded, which is the order the proposer was told them.
-        for number in self.store.finish_order(self.study.id):
-            t = trials[number]
-            values = self.goal.values(t.metrics) if t.state == "complete" else None
-            self.proposer.tell(t.number, t.design, values)
-            if values is not None:
-                self.front.add(t.number, t.metrics)
+        for told in history(self.store, self.study, self.goal):
+            self.proposer.tell(told.number, told.design, told.values, told.proposal)
+            if told.values is not None:
+                self.front.add(told.number, trials[told.number].metrics)
+        for t in trials.values():
+            if t.state not in UNCHARGED_STATES:
+                self.functions.setdefault(self.setup.space.canonical(t.design), t.number)
         for event in self.store.events(self.study.id, "report"):  # the scheduler's state is its reports
             self.scheduler.report(int(event.trial_number or 0), event.payload["epoch"], event.payload["value"])
         gens = self.store.generations(self.study.id)
@@ -115,7 +123,7 @@ class Coordinator:
     @property
     def charged(self) -> int:
         """Trials that count against the budget: every trial except infeasible proposals."""
-        return sum(n for state, n in self.counts.items() if state != "infeasible")
+        return sum(n for state, n in self.counts.items() if state not in UNCHARGED_STATES)
 
     @property
     def done(self) -> int:
@@ -187,8 +195,14 @@ class Coordinator:
         number = self.next_number
         self.next_number += 1
         proposal = self.proposer.ask(number)
-        broken = self._static_violations(proposal.design)
-        state = "infeasible" if broken else "running"  # a feasible proposal is handed out at once
+        function = self.setup.space.canonical(proposal.design)
+        same = self.functions.get(function)
+        broken = [] if same is not None else self._static_violations(proposal.design)
+        if same is not None:  # computes what trial `same` computes: never trained twice
+            state, error = "duplicate", f"computes the same function as trial {same}; not trained again"
+        else:
+            state = "infeasible" if broken else "running"  # a feasible proposal is handed out at once
+            error = "; ".join(broken) or None
         trial = self.store.add_trial(
             self.study.id,
             number,
@@ -199,11 +213,15 @@ class Coordinator:
             parents=proposal.parents,
             seed=trial_seed(self.goal.search.seed, number),
             state=state,
-            error="; ".join(broken) or None,
+            error=error,
+            info=proposal.info,
         )
         self.counts[state] = self.counts.get(state, 0) + 1
-        if broken:
-            self.proposer.tell(number, proposal.design, None)
+        self.infos[number] = proposal.info
+        if state == "running":
+            self.functions[function] = number
+        else:
+            self.proposer.tell(number, proposal.design, None, proposal)
         return trial
 
     def _static_violations(self, design: Design) -> list[str]:
@@ -262,7 +280,7 @@ class Coordinator:
                 finished_at=outcome.finished_at,
             )
             self._move("running", "failed")
-            self.proposer.tell(trial.number, trial.design, None)
+            self.proposer.tell(trial.number, trial.design, None, self._proposal(trial))
             return
         metrics, info = outcome.value["metrics"], dict(outcome.value["info"])
         if outcome.value.get("checkpoint") is not None:
@@ -288,7 +306,7 @@ class Coordinator:
             note={"hypervolume": hypervolume},
         )
         self._move("running", "complete")
-        self.proposer.tell(trial.number, trial.design, self.goal.values(metrics))
+        self.proposer.tell(trial.number, trial.design, self.goal.values(metrics), self._proposal(trial))
         if generation is not None:
             self._queue_test(generation.number, trial.design, artifact)
 
@@ -311,7 +329,10 @@ class Coordinator:
         self._move("running", "pruned")
         # Told as no result: a stopped trial's partial scores (and its partial time or energy, which look cheap)
         # would crowd the finished designs out of the population; the scheduler has already judged it.
-        self.proposer.tell(trial.number, trial.design, None)
+        self.proposer.tell(trial.number, trial.design, None, self._proposal(trial))
+
+    def _proposal(self, trial: TrialRecord) -> Proposal:
+        return proposal_of(trial, self.infos.get(trial.number))
 
     def _maybe_promote(
         self, trial: TrialRecord, score: float | None, artifact: bytes | None
@@ -341,6 +362,7 @@ def run_study(
         raise GoalError(f"--workers: expected 0 or more, got {workers}")
     setup = prepare(goal)
     store = Store(storage)
+    transfer_sources(store, goal.study, goal, setup.space.name)  # checked before anything is written
     study = open_study(store, goal)
     owner = take_lease(store, study)
     workers = os.cpu_count() or 1 if workers is None else workers

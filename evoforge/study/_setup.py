@@ -12,8 +12,9 @@ from pydantic import ValidationError
 
 from evoforge._errors import GoalError
 from evoforge.design import Design
-from evoforge.goal import Goal
-from evoforge.proposers import Proposer, make_proposer, proposer_class
+from evoforge.goal import Goal, Search
+from evoforge.profiles import resolve
+from evoforge.proposers import Proposer, make_proposer
 from evoforge.schedulers import HyperbandScheduler
 from evoforge.spaces import Space
 from evoforge.tasks import Task, make_task
@@ -25,9 +26,10 @@ class Setup:
     task: Task
     space: Space
     start_from: Design | None
+    search: Search  # the goal's search section with its profile applied
 
     def proposer(self) -> Proposer:
-        return make_proposer(self.goal.search, self.space, self.start_from)
+        return make_proposer(self.search, self.space, self.start_from)
 
 
 def _start_design(goal: Goal, space: Space) -> Design | None:
@@ -164,7 +166,14 @@ def prepare(goal: Goal) -> Setup:
         raise GoalError(f"space{'.' + where if where else ''}: {message}") from None
     except ValueError as exc:
         raise GoalError(str(exc) if str(exc).startswith("space") else f"space: {exc}") from None
-    proposer_class(goal.search.proposer)  # raises naming the known proposers
+    search = resolve(goal.search)
     _check_meetable(goal, space)
     _check_schedule(goal, task, space)
-    return Setup(goal, task, space, _start_design(goal, space))
+    setup = Setup(goal, task, space, _start_design(goal, space), search)
+    try:
+        setup.proposer()
+    except NotImplementedError as exc:
+        raise GoalError(f"search.proposer: {search.proposer} needs a predictor encoding, but {exc}") from None
+    except (ValueError, TypeError) as exc:
+        raise GoalError(f"search.options: {exc}") from None
+    return setup

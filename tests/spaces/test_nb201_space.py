@@ -20,10 +20,12 @@ def test_mutation_changes_exactly_one_edge() -> None:
     rng = random.Random(0)
     for _ in range(50):
         parent = space.sample(rng)
-        child = space.mutate(parent, rng)
-        assert child.operator == "swap_edge_op"
+        child = space.mutate(parent, rng, "swap_edge_op")
         changed = [a != b for a, b in zip(parent.genes["edges"], child.design.genes["edges"], strict=True)]
         assert sum(changed) == 1
+        other = space.mutate(parent, rng, "exchange_edges")  # the same operations, two of them trading edges
+        assert sorted(other.design.genes["edges"]) == sorted(parent.genes["edges"])
+        assert sum(a != b for a, b in zip(parent.genes["edges"], other.design.genes["edges"], strict=True)) == 2
 
 
 def test_unknown_operations_are_refused() -> None:
