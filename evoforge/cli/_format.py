@@ -49,6 +49,44 @@ def format_status(view: dict[str, Any]) -> str:
         )
     if view.get("front"):
         lines.append(format_front(view["front"]))
+    if view.get("designer"):
+        lines.append(format_designer(view["designer"]))
+    return "\n".join(lines)
+
+
+def _weights(arms: dict[str, Any]) -> str:
+    ranked = sorted(arms.items(), key=lambda kv: -kv[1]["weight"])
+    return ", ".join(f"{name} {a['weight']:.2f} ({a['wins']}/{a['uses']} beat parent)" for name, a in ranked)
+
+
+def format_designer(d: dict[str, Any]) -> str:
+    """The proposer's learned state: profile, predictor fit and rank correlation, route and operator weights."""
+    lines = []
+    head = f"designer    proposer {d.get('proposer') or '-'}"
+    if d.get("profile"):
+        head += f", profile {d['profile']}"
+    if d.get("transfer_from"):
+        head += f", warm-started from {', '.join(d['transfer_from'])}"
+    lines.append(head)
+    p = d.get("predictor")
+    if p:
+        extra = f", +{p['transferred_points']} transferred" if p.get("transferred_points") else ""
+        lines.append(
+            f"            predictor: {p['kind']} on {p['points']} results{extra}; "
+            f"lengthscale {p['lengthscale']:g}, noise {p['noise']:g}"
+        )
+    rc = d.get("rank_correlation") or []
+    if rc:
+        shown = ", ".join("-" if c["spearman"] is None else f"{c['spearman']:+.2f}" for c in rc[-8:])
+        mean = d.get("mean_rank_correlation")
+        lines.append(
+            f"            rank correlation, predicted vs measured, per {rc[0]['n']} trials (latest last): {shown}"
+            + (f"; mean {mean:+.2f} over {len(rc)} batches" if mean is not None else "")
+        )
+    if d.get("routes"):
+        lines.append(f"            routes: {_weights(d['routes'])}")
+    if d.get("operators"):
+        lines.append(f"            operators: {_weights(d['operators'])}")
     return "\n".join(lines)
 
 
@@ -87,11 +125,21 @@ def format_lineage(view: dict[str, Any]) -> str:
             lines.append(f"  changed: {change}")
     if view.get("front"):
         lines += ["", format_front(view["front"])]
+    d = view.get("designer")
+    if d and d.get("operator_history"):
+        lines += ["", "Operator weights as the study learned them (after N results):"]
+        names = sorted({k for h in d["operator_history"] for k in h["weights"]})
+        lines.append(f"  {'after':>6}  " + "  ".join(f"{n[:16]:>16}" for n in names))
+        for h in d["operator_history"]:
+            cells = "  ".join(f"{_num(h['weights'].get(n)):>16}" for n in names)
+            lines.append(f"  {h['after']:>6}  {cells}")
     return "\n".join(lines)
 
 
-def format_trials(rows: list[dict[str, Any]]) -> str:
-    header = f"{'#':>5}  {'state':<10} {'design':<16}  {'val_acc':>7}  {'params':>9}  {'time_s':>6}  operator / note"
+def format_trials(rows: list[dict[str, Any]], metric: str = "val_accuracy") -> str:
+    """One line per trial; ``metric`` (the study's first objective) is the value column."""
+    label = "val_acc" if metric == "val_accuracy" else metric[:10]
+    header = f"{'#':>5}  {'state':<10} {'design':<16}  {label:>10}  {'params':>9}  {'time_s':>6}  operator / note"
     lines = [header]
     for r in rows:
         m = r["metrics"]
@@ -99,7 +147,7 @@ def format_trials(rows: list[dict[str, Any]]) -> str:
         if r["error"]:
             note = f"{note}: {r['error'].strip().splitlines()[-1][:80]}"
         lines.append(
-            f"{r['trial']:>5}  {r['state']:<10} {r['design']:<16}  {_num(m.get('val_accuracy')):>7}  "
+            f"{r['trial']:>5}  {r['state']:<10} {r['design']:<16}  {_num(m.get(metric)):>10}  "
             f"{_num(m.get('params')):>9}  {_num(m.get('train_time_s')):>6}  {note}"
         )
     return "\n".join(lines)

@@ -45,6 +45,18 @@ def parser() -> argparse.ArgumentParser:
     ):
         _read_args(sub.add_parser(name, help=text))
     sub.choices["trials"].add_argument("--state", default=None, choices=TRIAL_STATES, help="only trials in this state")
+    meta = sub.add_parser("meta", help="tune the search's own settings on benchmark problems; save a profile")
+    _run_args(meta, "sqlite:///evoforge-meta.db")
+    meta.add_argument("--save", required=True, help="profile name to save (a goal selects it: search: {profile: NAME})")
+    meta.add_argument(
+        "--out", default=None, help="folder for the profile (default $EVOFORGE_PROFILES or ~/.evoforge/profiles)"
+    )
+    meta.add_argument("--trials", type=int, default=40, help="profiles to try")
+    meta.add_argument("--problems", default="nb201-val200,nb201-val12,nb201-small", help="comma-separated")
+    meta.add_argument("--runs", type=int, default=8, help="inner searches per problem and profile")
+    meta.add_argument("--queries", type=int, default=100, help="queries per inner search")
+    meta.add_argument("--seed", type=int, default=0)
+    meta.add_argument("--data", default="data/nasbench201/nb201_cifar10.csv.gz", help="NAS-Bench-201 table")
     export = sub.add_parser("export", help="write the champion as standalone PyTorch source, weights and a card")
     _read_args(export)
     export.add_argument("--out", required=True, help="output folder")
@@ -73,6 +85,7 @@ def _cmd_run(args: argparse.Namespace, goal: Any) -> int:
 def _cmd_read(args: argparse.Namespace) -> int:
     from evoforge.cli._format import format_lineage, format_status, format_trials
     from evoforge.export import export_champion
+    from evoforge.goal import goal_from_json
     from evoforge.storage import Store
     from evoforge.study import find_study, lineage_view, status_view, trial_row
 
@@ -86,10 +99,37 @@ def _cmd_read(args: argparse.Namespace) -> int:
         _print(view, args.json, format_lineage(view))
     elif args.command == "trials":
         rows = [trial_row(t) for t in store.trials(study.id, states=[args.state] if args.state else None)]
-        _print(rows, args.json, format_trials(rows))
+        metric = next(iter(goal_from_json(study.goal_json).objectives))
+        _print(rows, args.json, format_trials(rows, metric))
     else:
         paths = export_champion(store, study, args.out)
         _print([str(p) for p in paths], args.json, "\n".join(f"wrote {p}" for p in paths))
+    return 0
+
+
+def _cmd_meta(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
+    from evoforge.meta import run_meta
+    from evoforge.meta._run import command_line
+
+    path, profile = run_meta(
+        args.save,
+        storage=args.storage,
+        path=args.data,
+        problems=[p for p in args.problems.split(",") if p],
+        runs=args.runs,
+        queries=args.queries,
+        trials=args.trials,
+        seed=args.seed,
+        workers=args.workers,
+        out=args.out,
+        command=command_line(sys.argv[1:] if argv is None else argv),
+        quiet=args.quiet,
+    )
+    t = profile.tuning
+    print(f"profile {profile.name!r} saved to {path}")
+    print(f"  meta_score {t['meta_score']:.4f} (held-out seeds: {t['held_out_meta_score']})")
+    print(f"  settings: {json.dumps(profile.settings)}")
+    print(f"  a goal selects it with  search: {{profile: {profile.name}}}")
     return 0
 
 
@@ -105,6 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from evoforge.goal import goal_from_dict
 
             return _cmd_run(args, goal_from_dict(demo_goal(args.trials), "demo"))
+        if args.command == "meta":
+            return _cmd_meta(args, argv)
         return _cmd_read(args)
     except EvoforgeError as exc:
         print(f"evoforge: error: {exc}", file=sys.stderr)

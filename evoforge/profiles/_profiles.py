@@ -92,8 +92,9 @@ def resolve(search: Search) -> Search:
     if profile_name is not None:
         profile = load_profile(profile_name)
         if proposer is not None and proposer != profile.proposer:
+            uses = profile.proposer
             raise GoalError(
-                f"search.proposer: {proposer!r} conflicts with profile {profile_name!r}, which uses {profile.proposer!r}"
+                f"search.proposer: {proposer!r} conflicts with profile {profile_name!r}, which uses {uses!r}"
             )
         proposer, settings = profile.proposer, dict(profile.settings)
     assert proposer is not None

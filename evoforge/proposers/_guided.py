@@ -64,6 +64,12 @@ class GuidedProposer(Proposer):
         super().__init__(space, seed, start_from)
         if acquisition not in ACQUISITIONS:
             raise ValueError(f"acquisition: unknown {acquisition!r} (known: {', '.join(ACQUISITIONS)})")
+        for key, value in (("random_share", random_share), ("two_step_share", two_step_share), ("floor", floor)):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{key}: expected a fraction in [0, 1], got {value}")
+        for key, count in (("initial", initial), ("candidates", candidates), ("parents", parents)):
+            if not isinstance(count, int) or count < 1:
+                raise ValueError(f"{key}: expected a whole number >= 1, got {count!r}")
         self.population: deque[int] = deque(maxlen=population)
         self.tournament = min(tournament or max(2, population // 2), population)
         self.initial, self.candidates, self.acquisition = max(initial, 1), max(candidates, 1), acquisition

@@ -25,6 +25,7 @@ from evoforge.study._setup import MINIMIZED_CURVE_METRICS, Setup, prepare
 from evoforge.tasks import EvalSettings
 
 MAX_INFEASIBLE_IN_A_ROW = 500
+INSIGHT_EVERY = 10  # log what the proposer has learned (operator weights, predictor fit) every this many results
 WORKER_FN = "evoforge.study._worker:run_trial"
 TEST_FN = "evoforge.study._worker:measure_test"
 
@@ -89,6 +90,7 @@ class Coordinator:
         self.paused: dict[int, tuple[int, bytes]] = {}  # trial -> (epoch reached, checkpoint to go on from)
         self.infos: dict[int, dict] = {}  # what the proposer noted about each proposal
         self.functions: dict[str, int] = {}  # canonical function of every trained design -> its first trial
+        self._insights_at = -1
         self._recover()
 
     # -- recovery: rebuild every piece of state from the store --------------------------------------------------------
@@ -151,6 +153,7 @@ class Coordinator:
                     break
                 for outcome in self.executor.wait(timeout=1.0):
                     self._record(outcome)
+                    self._log_insights()
                 self._show(progress)
                 self._keep_lease()
         except EvoforgeError as exc:
@@ -158,6 +161,7 @@ class Coordinator:
             self.store.log_event(self.study.id, "run_stopped", {"reason": str(exc)})
             raise
         self._show(progress, force=True)
+        self._log_insights(force=True)
         self.store.log_event(self.study.id, "run_stopped", {"reason": reason})
         return RunReport(
             self.study.name,
@@ -165,6 +169,21 @@ class Coordinator:
             self.store.count_trials(self.study.id),
             self.champion.generation if self.champion else None,
         )
+
+    def _log_insights(self, force: bool = False) -> None:
+        """Record what the proposer has learned (operator and route weights, its predictor's fit) as a
+        ``designer`` event: after every ``INSIGHT_EVERY`` results, and when the run stops."""
+        done = self.done
+        if done == self._insights_at or (not force and done % INSIGHT_EVERY):
+            return
+        insights = self.proposer.insights()
+        if insights:
+            search = self.setup.search
+            extra = {"after": done, "proposer": search.proposer, "profile": search.profile}
+            self.store.log_event(
+                self.study.id, "designer", {**extra, "transfer_from": search.transfer_from, **insights}
+            )
+        self._insights_at = done
 
     def _keep_lease(self) -> None:
         if time.monotonic() - self._heartbeat < HEARTBEAT_S:
@@ -198,6 +217,7 @@ class Coordinator:
         function = self.setup.space.canonical(proposal.design)
         same = self.functions.get(function)
         broken = [] if same is not None else self._static_violations(proposal.design)
+        error: str | None
         if same is not None:  # computes what trial `same` computes: never trained twice
             state, error = "duplicate", f"computes the same function as trial {same}; not trained again"
         else:

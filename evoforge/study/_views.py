@@ -7,7 +7,9 @@ from typing import Any
 from evoforge._errors import StorageError
 from evoforge.goal import Goal, goal_from_json
 from evoforge.pareto import non_dominated_sort
+from evoforge.predictors import spearman
 from evoforge.storage import TRIAL_STATES, Store, StudyRecord, TrialRecord
+from evoforge.study._history import proposal_infos
 
 
 def find_study(store: Store, name: str | None) -> StudyRecord:
@@ -70,6 +72,50 @@ def status_view(store: Store, study: StudyRecord) -> dict[str, Any]:
         "trials": counts,
         "champion": champion,
         "front": front_view(store, study, goal) if len(goal.objectives) > 1 else None,
+        "designer": designer_view(store, study, goal),
+    }
+
+
+def rank_correlations(store: Store, study: StudyRecord, goal: Goal, batch: int = 10) -> list[dict[str, Any]]:
+    """For each batch of ``batch`` trials (in proposal order) that carried a prediction and were measured, the
+    Spearman rank correlation between the predicted and the measured value of the first objective."""
+    infos = proposal_infos(store, study.id)
+    metric, direction = next(iter(goal.objectives.items()))
+    sign = 1.0 if direction == "max" else -1.0
+    pairs = []
+    for t in store.trials(study.id, states=("complete",)):
+        predicted = infos.get(t.number, {}).get("predicted")
+        if predicted is not None and metric in t.metrics:
+            pairs.append((t.number, float(predicted), sign * float(t.metrics[metric])))
+    out = []
+    for start in range(0, len(pairs) - batch + 1, batch):
+        chunk = pairs[start : start + batch]
+        rho = spearman([p for _, p, _ in chunk], [m for _, _, m in chunk])
+        out.append({"trials": [chunk[0][0], chunk[-1][0]], "n": len(chunk), "spearman": rho})
+    return out
+
+
+def designer_view(store: Store, study: StudyRecord, goal: Goal) -> dict[str, Any] | None:
+    """What the proposer has learned, as last recorded (operator and route weights, the predictor's fit), how
+    the operator weights moved, and the predictor's rank correlation batch by batch; None for proposers that
+    learn nothing."""
+    events = store.events(study.id, "designer")
+    correlations = rank_correlations(store, study, goal)
+    if not events and not correlations:
+        return None
+    latest = events[-1].payload if events else {}
+    valid = [c["spearman"] for c in correlations if c["spearman"] is not None]
+    return {
+        **latest,
+        "operator_history": [
+            {
+                "after": e.payload["after"],
+                "weights": {k: v["weight"] for k, v in e.payload.get("operators", {}).items()},
+            }
+            for e in events
+        ],
+        "rank_correlation": correlations,
+        "mean_rank_correlation": sum(valid) / len(valid) if valid else None,
     }
 
 
@@ -117,7 +163,8 @@ def lineage_view(store: Store, study: StudyRecord) -> dict[str, Any]:
     edges = [{"child": t.number, "parent": p, "operator": t.operator} for t in trials.values() for p in t.parents]
     goal = goal_from_json(study.goal_json)
     front = front_view(store, study, goal) if len(goal.objectives) > 1 else None
-    return {"study": study.name, "generations": generations, "edges": edges, "front": front}
+    designer = designer_view(store, study, goal)
+    return {"study": study.name, "generations": generations, "edges": edges, "front": front, "designer": designer}
 
 
 def trial_row(t: TrialRecord) -> dict[str, Any]:

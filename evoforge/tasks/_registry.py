@@ -14,6 +14,7 @@ TASKS = {
     "mnist": "evoforge.tasks._mnist:MnistTask",
     "arrays": "evoforge.tasks._arrays:ArraysTask",
     "nasbench201": "evoforge.tasks._nasbench201:NB201Task",
+    "search_benchmark": "evoforge.meta._task:SearchBenchmarkTask",
 }
 
 
