@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench profile clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,12 +26,18 @@ test: lint
 
 bench: install
 	$(BIN)/python benchmarks/nasbench201_search.py
+	$(BIN)/python benchmarks/nasbench201_designer.py --all --seeds 50 --queries 300 --workers 2
 	$(BIN)/python benchmarks/digits_evolution.py --trials 100 --workers 2 --seeds 3
 	$(BIN)/python benchmarks/digits_design_check.py --seeds 4
 	$(BIN)/python benchmarks/overhead.py
 	$(BIN)/python benchmarks/nasbench201_multiobjective.py --seeds 30 --workers 2
 	$(BIN)/python benchmarks/digits_front.py --trials 150 --workers 2 --seed 0
 	$(BIN)/python benchmarks/digits_asha.py --wall 240 --seeds 3 --workers 2 --epochs 10 40 --min-epochs 2
+
+# Re-derive the shipped default search profile (about 10 minutes on one core; deterministic).
+profile: install
+	rm -f evoforge-meta.db
+	$(BIN)/evoforge meta --save default --out evoforge/profiles --trials 50 --workers 0
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache evoforge-demo.db*

@@ -68,7 +68,7 @@ def make_goal(pair: str, seed: int, population: int = 16, tournament: int | None
             "task": {"name": "nasbench201", "path": "unused"},
             "objectives": PAIRS[pair],
             "budget": {"trials": 1},
-            "search": {"population": population, "tournament": tournament, "seed": seed},
+            "search": {"proposer": "evolution", "population": population, "tournament": tournament, "seed": seed},
         }
     )
 

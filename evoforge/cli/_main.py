@@ -56,6 +56,7 @@ def parser() -> argparse.ArgumentParser:
     meta.add_argument("--runs", type=int, default=8, help="inner searches per problem and profile")
     meta.add_argument("--queries", type=int, default=100, help="queries per inner search")
     meta.add_argument("--seed", type=int, default=0)
+    meta.add_argument("--finalists", type=int, default=5, help="best trials re-scored on fresh seeds before choosing")
     meta.add_argument("--data", default="data/nasbench201/nb201_cifar10.csv.gz", help="NAS-Bench-201 table")
     export = sub.add_parser("export", help="write the champion as standalone PyTorch source, weights and a card")
     _read_args(export)
@@ -111,6 +112,8 @@ def _cmd_meta(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
     from evoforge.meta import run_meta
     from evoforge.meta._run import command_line
 
+    if args.finalists < 1:
+        raise EvoforgeError(f"--finalists: expected 1 or more, got {args.finalists}")
     path, profile = run_meta(
         args.save,
         storage=args.storage,
@@ -124,10 +127,16 @@ def _cmd_meta(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
         out=args.out,
         command=command_line(sys.argv[1:] if argv is None else argv),
         quiet=args.quiet,
+        finalists=args.finalists,
     )
     t = profile.tuning
     print(f"profile {profile.name!r} saved to {path}")
-    print(f"  meta_score {t['meta_score']:.4f} (held-out seeds: {t['held_out_meta_score']})")
+    print("  finalists (meta_score on the tuning seeds, on fresh seeds, pooled):")
+    for row in t["finalists"]:
+        mark = "  <- chosen" if row["trial"] == t["trial"] else ""
+        scores = f"{row['meta_score']:.4f}  {row['confirm_score']:.4f}  {row['pooled']:.4f}"
+        print(f"    trial {row['trial']:>4}  {scores}{mark}")
+    print(f"  chosen: trial {t['trial']}, held-out meta_score {t['held_out_meta_score']:.4f} (seeds no choice used)")
     print(f"  settings: {json.dumps(profile.settings)}")
     print(f"  a goal selects it with  search: {{profile: {profile.name}}}")
     return 0

@@ -9,9 +9,12 @@ from typing import Any
 from evoforge._errors import EvoforgeError, GoalError
 from evoforge.goal import goal_from_dict
 from evoforge.meta._space import settings_of
-from evoforge.meta._suite import PROBLEMS
+from evoforge.meta._suite import PROBLEMS, benchmark
 from evoforge.profiles._profiles import NAME, Profile, save_profile
-from evoforge.storage import Store
+from evoforge.storage import Store, StudyRecord, TrialRecord
+
+META_SEED_OFFSET = 100_000  # the meta task's default inner seeds start here
+CONFIRM = 2000  # finalists are re-scored on inner seeds from META_SEED_OFFSET + CONFIRM
 
 # The guided proposer's constructor defaults, as a ProfileSpace design.
 BUILT_IN: dict[str, Any] = {
@@ -81,6 +84,7 @@ def run_meta(
     out: str | None,
     command: str,
     quiet: bool = True,
+    finalists: int = 5,
 ) -> tuple[Path, Profile]:
     """Tune the ``guided`` proposer's settings with evoforge's own search (a study in ``storage``, resumable like
     any other) and save the champion as profile ``save``. Returns the file written and the profile."""
@@ -99,15 +103,11 @@ def run_meta(
     store = Store(storage, create=False)
     record = store.get_study(study)
     assert record is not None
-    gens = store.generations(record.id)
-    if not gens:
-        raise EvoforgeError(f"meta study {study!r} produced no champion (every trial failed); see `evoforge trials`")
-    champion = gens[-1]
-    settings = settings_of(champion.design.genes)
+    pick, table, held_out = confirm(store, record, path, problems, runs, queries, finalists=finalists)
     profile = Profile(
         name=save,
         proposer="guided",
-        settings=settings,
+        settings=settings_of(pick.design.genes),
         found_by=command,
         tuning={
             "study": study,
@@ -115,13 +115,57 @@ def run_meta(
             "runs": runs,
             "queries": queries,
             "trials": trials,
-            "meta_score": champion.score,
-            "held_out_meta_score": champion.test_accuracy,
-            "champion_trial": champion.trial_number,
+            "trial": pick.number,
+            "meta_score": pick.metrics["meta_score"],
+            "finalists": table,
+            "held_out_meta_score": held_out,
             "date": datetime.date.today().isoformat(),
         },
     )
     return save_profile(profile, Path(out) if out else None), profile
+
+
+def confirm(
+    store: Store,
+    record: StudyRecord,
+    path: str,
+    problems: Sequence[str],
+    runs: int,
+    queries: int,
+    *,
+    finalists: int,
+) -> tuple[TrialRecord, list[dict[str, Any]], float]:
+    """Choose the profile without trusting one noisy score: the ``finalists`` best trials are re-run on
+    ``2 * runs`` fresh inner seeds per problem, the pick is the best pooled mean over both sets of seeds, and the
+    pick alone is then scored on a third set of seeds that played no part in any choice (its held-out score).
+    Each step is recorded as a ``meta_confirm`` event of the meta study."""
+    from evoforge.goal import Search
+    from evoforge.meta._task import HELD_OUT, _search_fields
+
+    trials = [t for t in store.trials(record.id, states=("complete",)) if "meta_score" in t.metrics]
+    if not trials:
+        raise EvoforgeError(f"meta study {record.name!r} has no finished trial (all failed); see `evoforge trials`")
+    trials.sort(key=lambda t: -t.metrics["meta_score"])
+    chosen = trials[:finalists]
+    offset = META_SEED_OFFSET + CONFIRM
+
+    def score(t: TrialRecord, first: int, n: int) -> dict[str, Any]:
+        search = Search(proposer="guided", **_search_fields(settings_of(t.design.genes)))
+        return benchmark(path, list(problems), search, [first + r for r in range(n)], queries)
+
+    table = []
+    for t in chosen:
+        again = score(t, offset, 2 * runs)
+        pooled = (runs * t.metrics["meta_score"] + 2 * runs * again["score"]) / (3 * runs)
+        row = {"trial": t.number, "meta_score": t.metrics["meta_score"], "confirm_score": again["score"]}
+        row["pooled"] = pooled
+        table.append(row)
+        store.log_event(record.id, "meta_confirm", row, trial_number=t.number)
+    best = max(table, key=lambda r: r["pooled"])
+    pick = next(t for t in chosen if t.number == best["trial"])
+    held_out = float(score(pick, META_SEED_OFFSET + HELD_OUT, 2 * runs)["score"])
+    store.log_event(record.id, "meta_confirm", {"pick": pick.number, "held_out": held_out}, trial_number=pick.number)
+    return pick, table, held_out
 
 
 def command_line(argv: Sequence[str]) -> str:

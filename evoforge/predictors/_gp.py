@@ -82,9 +82,7 @@ class GaussianProcess:
         with one_blas_thread():
             return self._fit(x, y, hyper)
 
-    def _fit(
-        self, x: Matrix, y: Sequence[float] | np.ndarray, hyper: tuple[float, float] | None
-    ) -> GaussianProcess:
+    def _fit(self, x: Matrix, y: Sequence[float] | np.ndarray, hyper: tuple[float, float] | None) -> GaussianProcess:
         X, Y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
         if X.ndim != 2 or len(X) != len(Y) or len(Y) == 0:
             raise ValueError(f"fit: expected n feature rows and n targets, got {X.shape} and {Y.shape}")

@@ -26,7 +26,11 @@ def test_a_tiny_meta_run_writes_a_profile_that_a_goal_then_loads(
     saved = json.loads((tmp_path / "profiles" / "tiny.json").read_text())
     assert saved["proposer"] == "guided" and saved["found_by"] == "evoforge " + " ".join(argv)
     assert saved["tuning"]["problems"] == ["nb201-val12"] and saved["tuning"]["trials"] == 3
-    assert saved["tuning"]["held_out_meta_score"] is not None  # the champion is re-scored on unseen inner seeds
+    tuning = saved["tuning"]
+    assert tuning["held_out_meta_score"] is not None  # the pick is re-scored on inner seeds no choice used
+    assert len(tuning["finalists"]) == 3 and tuning["trial"] in [f["trial"] for f in tuning["finalists"]]
+    best = max(tuning["finalists"], key=lambda f: f["pooled"])
+    assert best["trial"] == tuning["trial"]  # the pick is the best pooled score, not the best single noisy one
     proposer = prepare(goal_from_dict(nb201_goal("x", 5, search={"profile": "tiny"}))).proposer()
     settings = saved["settings"]
     assert proposer.candidates == settings["candidates"]  # type: ignore[attr-defined]
