@@ -35,6 +35,6 @@ def demo_goal(trials: int = 60, study: str = "digits-demo") -> dict[str, Any]:
         "objectives": {"val_accuracy": "max"},
         "constraints": {"params": {"max": 200_000}},
         "budget": {"trials": trials, "trial_timeout_s": 120},
-        "search": {"proposer": "evolution", "population": 12, "seed": 0, "start_from": WEAK_DIGITS_DESIGN},
+        "search": {"seed": 0, "start_from": WEAK_DIGITS_DESIGN},  # the default profile: predictor-guided evolution
         "oversight": {"promotion": "auto"},
     }

@@ -54,9 +54,14 @@ def format_status(view: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _weights(arms: dict[str, Any]) -> str:
+def _weights(arms: dict[str, Any], shown: int = 8) -> str:
+    """Arms by weight, with how often their children beat their parents; past ``shown``, a count of the rest."""
     ranked = sorted(arms.items(), key=lambda kv: -kv[1]["weight"])
-    return ", ".join(f"{name} {a['weight']:.2f} ({a['wins']}/{a['uses']} beat parent)" for name, a in ranked)
+    text = ", ".join(f"{name} {a['weight']:.2f} ({a['wins']}/{a['uses']} beat parent)" for name, a in ranked[:shown])
+    rest = ranked[shown:]
+    if rest:
+        text += f", and {len(rest)} more at {max(a['weight'] for _, a in rest):.2f} or less (--json lists all)"
+    return text
 
 
 def format_designer(d: dict[str, Any]) -> str:

@@ -18,6 +18,7 @@ CHOICES: dict[str, list[Any]] = {
     "random_share": [0.0, 0.05, 0.1, 0.2],
     "two_step_share": [0.0, 0.25, 0.5],
     "floor": [0.05, 0.1, 0.2, 0.3],
+    "clip_iqr": [1.0, 1.5, 3.0, 100.0],  # the predictor's outlier clipping (100: effectively none)
     "route_priors.predictor": [0.3, 0.5, 0.7, 0.9],
     "route_priors.evolution": [0.1, 0.3, 0.5],
     "operator_priors.swap_edge_op": [0.1, 0.3, 0.5],

@@ -102,7 +102,8 @@ def test_demo_prints_lineage_and_champion_test_accuracy(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "Lineage of study digits-demo" in result.stdout
     assert re.search(r"^generation 0: trial #\d+ ", result.stdout, re.MULTILINE)  # whichever finished first
-    assert "test_accuracy" in result.stdout.splitlines()[-1]
+    assert "test_accuracy" in result.stdout
+    assert "designer    proposer guided, profile default" in result.stdout  # the default search, and what it learned
 
 
 def test_status_and_lineage_show_the_front_and_trials_show_pruned(tmp_path: Path) -> None:
