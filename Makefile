@@ -34,10 +34,10 @@ bench: install
 	$(BIN)/python benchmarks/digits_front.py --trials 150 --workers 2 --seed 0
 	$(BIN)/python benchmarks/digits_asha.py --wall 240 --seeds 3 --workers 2 --epochs 10 40 --min-epochs 2
 
-# Re-derive the shipped default search profile (about 10 minutes on one core; deterministic).
+# Re-derive the shipped default search profile (about 25 minutes on one core; deterministic).
 profile: install
 	rm -f evoforge-meta.db
-	$(BIN)/evoforge meta --save default --out evoforge/profiles --trials 50 --workers 0
+	$(BIN)/evoforge meta --save default --out evoforge/profiles --trials 40 --runs 6 --workers 0
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache evoforge-demo.db*

@@ -29,6 +29,7 @@ BUILT_IN: dict[str, Any] = {
     "two_step_share": 0.25,
     "floor": 0.2,
     "clip_iqr": 1.5,
+    "exhaustive": 20_000,
     "route_priors.predictor": 0.5,
     "route_priors.evolution": 0.3,
     "operator_priors.swap_edge_op": 0.3,

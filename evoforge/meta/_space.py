@@ -19,6 +19,7 @@ CHOICES: dict[str, list[Any]] = {
     "two_step_share": [0.0, 0.25, 0.5],
     "floor": [0.05, 0.1, 0.2, 0.3],
     "clip_iqr": [1.0, 1.5, 3.0, 100.0],  # the predictor's outlier clipping (100: effectively none)
+    "exhaustive": [0, 20_000],  # also score every untried function of a space this small (0: candidates only)
     "route_priors.predictor": [0.3, 0.5, 0.7, 0.9],
     "route_priors.evolution": [0.1, 0.3, 0.5],
     "operator_priors.swap_edge_op": [0.1, 0.3, 0.5],

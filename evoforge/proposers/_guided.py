@@ -5,6 +5,8 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from evoforge.design import Design
 from evoforge.goal import Search
 from evoforge.pareto import dominates
@@ -33,6 +35,8 @@ class GuidedProposer(Proposer):
     - ``evolution``: a plain regularized-evolution child (tournament of ``tournament`` in the last
       ``population`` results), so a study where the predictor misleads still makes progress.
 
+    When the space can list its distinct functions and has at most ``exhaustive`` of them (NAS-Bench-201 has
+    5,155), every untried one is a candidate as well, so the acquisition is maximized over the whole space.
     No design is proposed whose function (``space.canonical``) was proposed before. With several objectives the
     acquisition works on a random augmented-Chebyshev scalarization per proposal (ParEGO). Every proposal records
     the predictor's forecast for its design, so the predictor's quality can be tracked against what was measured.
@@ -60,6 +64,7 @@ class GuidedProposer(Proposer):
         operator_priors: dict[str, float] | None = None,
         route_priors: dict[str, float] | None = None,
         clip_iqr: float = 1.5,
+        exhaustive: int = 20_000,
     ) -> None:
         super().__init__(space, seed, start_from)
         if acquisition not in ACQUISITIONS:
@@ -75,6 +80,10 @@ class GuidedProposer(Proposer):
         self.initial, self.candidates, self.acquisition = max(initial, 1), max(candidates, 1), acquisition
         self.xi, self.kappa, self.parents = xi, kappa, max(parents, 1)
         self.random_share, self.two_step_share, self.clip_iqr = random_share, two_step_share, clip_iqr
+        self.exhaustive = exhaustive
+        self._everything: list[Design] | None = space.enumerate(exhaustive) if exhaustive > 0 else None
+        self._everything_keys: list[str] = []
+        self._everything_x: np.ndarray | None = None
         self.settings = {"floor": floor, "operator_priors": operator_priors, "route_priors": route_priors}
         self.operators = Credit(space.operators, floor, operator_priors)
         self.routes = Credit(ROUTES, floor, route_priors or {"predictor": 0.5, "evolution": 0.3})
@@ -208,9 +217,15 @@ class GuidedProposer(Proposer):
                 continue
             keys.add(key)
             pool.append((design, parent, mutation))
+        x = np.asarray([self._feature(d) for d, _, _ in pool], dtype=float)
+        if self._everything is not None:  # a small space: every untried function is a candidate too
+            everything_x = self._listed()
+            extra = [i for i, k in enumerate(self._everything_keys) if k not in self.seen and k not in keys]
+            pool += [(self._everything[i], None, None) for i in extra]
+            x = np.vstack([x.reshape(-1, everything_x.shape[1]), everything_x[extra]])
         if not pool:
             return self._evolution(rng)
-        mean, std = target.predict([self._feature(d) for d, _, _ in pool])
+        mean, std = target.predict(x)
         best = max(target.predict([self._feature(self.designs[n]) for n in self.order])[0])
         scores = acquire(self.acquisition, mean, std, float(best), rng, xi=self.xi, kappa=self.kappa)
         i = int(scores.argmax())
@@ -219,10 +234,21 @@ class GuidedProposer(Proposer):
         info.update({"acquisition": self.acquisition, "score": float(scores[i]), "candidates": len(pool)})
         forecast = f"predicted {info['predicted']:.4g} ± {info['std']:.2g}"
         pick = f"best {self.acquisition.upper()} of {len(pool)} candidates"
+        if self._everything is not None:
+            pick += " (every untried function of the space among them)"
         if mutation is None or parent is None:
-            return self._note(Proposal(design, (), None, f"random sample, {forecast} ({pick})", info))
+            kind = "an untried design of the space" if self._everything is not None else "random sample"
+            return self._note(Proposal(design, (), None, f"{kind}, {forecast} ({pick})", info))
         why = f"{mutation.rationale} (parent #{parent}; {forecast}, {pick})"
         return self._note(Proposal(design, (parent,), mutation.operator, why, info))
+
+    def _listed(self) -> np.ndarray:
+        """Features of every listed design of a small space, computed once."""
+        if self._everything_x is None:
+            assert self._everything is not None
+            self._everything_keys = [self.space.canonical(d) for d in self._everything]
+            self._everything_x = np.asarray([self.space.features(d) for d in self._everything], dtype=float)
+        return self._everything_x
 
     def _parents(self, rng: random.Random, model: GaussianProcess) -> list[int]:
         """The best designs by the predictor's mean (a denoised view of the measurements), plus tournament winners

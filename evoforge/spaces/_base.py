@@ -57,6 +57,11 @@ class Space(ABC):
         numbers, path encodings for cells). Spaces that support predictor-guided search override this."""
         raise NotImplementedError(f"the {self.name} space has no numeric encoding for a learned predictor")
 
+    def enumerate(self, limit: int) -> list[Design] | None:
+        """Every design of the space, one per function (``canonical``), when there are at most ``limit`` of them;
+        None when the space is larger or cannot be listed. Lets a proposer maximize over the whole space."""
+        return None
+
     def smallest(self) -> Design | None:
         """The design with the lowest static metrics, for telling whether a constraint can be met at all."""
         return None

@@ -65,6 +65,15 @@ def _live_edges(ops: list[str]) -> list[str]:
     ]
 
 
+@functools.lru_cache(maxsize=1)
+def _functions() -> tuple[tuple[str, ...], ...]:
+    """One cell per distinct function, the first in arch-index order."""
+    seen: dict[str, tuple[str, ...]] = {}
+    for ops in itertools.product(NB201_OPS, repeat=NB201_EDGES):
+        seen.setdefault(_cell_function(ops), ops)
+    return tuple(seen.values())
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def _features(ops: tuple[str, ...]) -> tuple[float, ...]:
     live = _live_edges(list(ops))
@@ -123,6 +132,12 @@ class NB201Space(Space):
         bad = [op for op in edges if op not in NB201_OPS]
         if bad:
             raise ValueError(f"edges: unknown operation {bad[0]!r} (known: {', '.join(NB201_OPS)})")
+
+    def enumerate(self, limit: int) -> list[Design] | None:
+        if limit < len(NB201_OPS) ** NB201_EDGES // 4:  # 5,155 functions among 15,625 cells: not worth listing
+            return None
+        out = [Design.make(self.name, {"edges": list(e)}) for e in _functions()]
+        return out if len(out) <= limit else None
 
     def canonical(self, design: Design) -> str:
         return _cell_function(tuple(design.view["edges"]))

@@ -207,7 +207,8 @@ class Coordinator:
             if trial.state == "running":
                 return trial
         raise EvoforgeError(
-            f"the constraints rejected {MAX_INFEASIBLE_IN_A_ROW} proposals in a row; loosen them or narrow the space"
+            f"{MAX_INFEASIBLE_IN_A_ROW} proposals in a row broke a constraint or repeated a design already trained; "
+            "loosen the constraints, widen the space, or lower the trial budget"
         )
 
     def _propose(self) -> TrialRecord:

@@ -143,3 +143,28 @@ def test_isomorphic_cells_dead_branches_and_skip_chains_share_a_function() -> No
     for e in itertools.product(NB201_OPS, repeat=6):
         if e[2] == none:
             assert key(list(e)) == key([e[1], e[0], none, e[3], e[5], e[4]])
+
+
+def test_a_small_space_is_searched_whole_each_function_once() -> None:
+    space = NB201Space()
+    listed = space.enumerate(20_000)
+    assert listed is not None and space.enumerate(1000) is None
+    keys = {space.canonical(d) for d in listed}
+    assert len(keys) == len(listed) == 5155  # NAS-Bench-201's 15,625 cells compute 5,155 distinct functions
+    every = {space.canonical(Design.make("nb201", {"edges": list(e)})) for e in itertools.product(NB201_OPS, repeat=6)}
+    assert keys == every
+
+
+def test_with_the_whole_space_listed_the_acquisition_finds_the_global_best(monkeypatch: pytest.MonkeyPatch) -> None:
+    space = NB201Space()
+    p = GuidedProposer(space, 0, initial=3, candidates=5, parents=1, acquisition="ucb", kappa=0.0, floor=0.0)
+    p.routes.priors["evolution"] = 0.0
+    monkeypatch.setattr(p, "_fitted", lambda: Scripted())
+    for n, edges in enumerate([["none"] * 6, ["skip_connect"] * 6, ["avg_pool_3x3"] * 6]):
+        d = Design.make("nb201", {"edges": edges})
+        p.tell(n, d, (0.1 * n,))
+    proposal = p.ask(3)
+    # Five local mutations of poor cells cannot reach six 3x3 convolutions; the listed space can.
+    assert proposal.design.genes["edges"] == ["nor_conv_3x3"] * 6
+    assert "every untried function of the space" in proposal.rationale
+    assert proposal.info["candidates"] == 5155 - 3
