@@ -27,6 +27,7 @@ test: lint
 bench: install
 	$(BIN)/python benchmarks/nasbench201_search.py
 	$(BIN)/python benchmarks/nasbench201_designer.py --all --seeds 50 --queries 300 --workers 2
+	$(BIN)/python benchmarks/meta_profile_check.py --seeds 30
 	$(BIN)/python benchmarks/digits_evolution.py --trials 100 --workers 2 --seeds 3
 	$(BIN)/python benchmarks/digits_design_check.py --seeds 4
 	$(BIN)/python benchmarks/overhead.py
