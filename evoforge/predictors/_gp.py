@@ -94,11 +94,12 @@ class GaussianProcess:
         z = (Yc - self.shift) / self.scale
         self.prior_coef = (0.0, 0.0)
         if self.prior is not None:
-            p = (self.prior.predict(X)[0] - self.shift) / self.scale
+            # The prior predicts in its own (standardized) units; regress this study's standardized targets on it.
+            p = self.prior.predict(X)[0]
             if len(z) >= 3 and float(p.std()) > 1e-9:
                 b, a = np.polyfit(p, z, 1)
                 self.prior_coef = (float(a), float(max(b, 0.0)))
-            else:
+            else:  # too few points to fit: take the prior's standardized forecast as this study's
                 self.prior_coef = (0.0, 1.0)
             z = z - self._prior_mean(X)
         self.d2 = _sq_dist(X, X)
@@ -125,7 +126,7 @@ class GaussianProcess:
         if self.prior is None:
             return np.zeros(len(X))
         a, b = self.prior_coef
-        return a + b * (self.prior.predict(X)[0] - self.shift) / self.scale
+        return a + b * self.prior.predict(X)[0]
 
     def predict(self, x: Matrix, noisy: bool = False) -> tuple[np.ndarray, np.ndarray]:
         with one_blas_thread():

@@ -98,6 +98,8 @@ def resolve(search: Search) -> Search:
             )
         proposer, settings = profile.proposer, dict(profile.settings)
     assert proposer is not None
+    if search.population is not None and search.tournament is None:
+        settings.pop("tournament", None)  # a population set by the goal takes the default tournament, not the profile's
     settings.update(search.options)
     for field in ("population", "tournament"):
         if getattr(search, field) is not None:
@@ -114,15 +116,27 @@ def resolve(search: Search) -> Search:
     population, tournament = settings.pop("population", None), settings.pop("tournament", None)
     if population is not None and tournament is not None and tournament > population:
         raise GoalError(f"search.tournament: {tournament} cannot exceed population ({population})")
+    merged = {
+        **search.model_dump(),
+        "profile": profile_name,
+        "proposer": proposer,
+        "population": population,
+        "tournament": tournament,
+        "options": settings,
+    }
     try:
-        return search.model_copy(
-            update={
-                "profile": profile_name,
-                "proposer": proposer,
-                "population": population,
-                "tournament": tournament,
-                "options": settings,
-            }
-        )
-    except ValidationError as exc:  # pragma: no cover - model_copy does not validate
-        raise GoalError(f"search: {exc.errors()[0]['msg']}") from None
+        resolved = Search.model_validate(merged)  # the profile's values are checked like the goal's own
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "search"
+        source = f" (from profile {profile_name!r})" if profile_name else ""
+        raise GoalError(f"search.{where}: {err['msg'].removeprefix('Value error, ')}{source}") from None
+    if resolved.transfer_from and not _learns(proposer):
+        raise GoalError(f"search.transfer_from: the {proposer} proposer learns nothing to transfer; use guided")
+    return resolved
+
+
+def _learns(proposer: str) -> bool:
+    from evoforge.proposers import Proposer, proposer_class
+
+    return proposer_class(proposer).warm_start is not Proposer.warm_start

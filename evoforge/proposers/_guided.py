@@ -36,7 +36,7 @@ class GuidedProposer(Proposer):
       ``population`` results), so a study where the predictor misleads still makes progress.
 
     When the space can list its distinct functions and has at most ``exhaustive`` of them (NAS-Bench-201 has
-    5,155), every untried one is a candidate as well, so the acquisition is maximized over the whole space.
+    5,485), every untried one is a candidate as well, so the acquisition is maximized over the whole space.
     No design is proposed whose function (``space.canonical``) was proposed before. With several objectives the
     acquisition works on a random augmented-Chebyshev scalarization per proposal (ParEGO). Every proposal records
     the predictor's forecast for its design, so the predictor's quality can be tracked against what was measured.

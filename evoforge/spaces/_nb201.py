@@ -27,24 +27,35 @@ def cell_function(ops: list[str]) -> str:
     """The function a cell computes, as a canonical expression: equal for cells that compute the same function.
 
     Node 0 is the input ``x``; each later node is the sum of its incoming edges, each edge an operation on an
-    earlier node. ``none`` contributes nothing; ``skip_connect`` passes a node through, so its terms join the sum;
-    a convolution of a node that computes zero is a learnable constant (its batch norm's bias, ``b``); pooling or
-    passing on zero is zero. Sums are sorted, so the order of edges and the numbering of the two middle nodes do
-    not matter. Branches that never reach the output, isomorphic cells and chains of skips all vanish from the key.
+    earlier node. Node 1, when two live edges read it and it holds weights, is written ``N{...}``: one shared
+    computation is not the same network as two copies with weights of their own. ``none`` contributes nothing;
+    ``skip_connect`` passes a node through, so its terms join the sum; a convolution of a node that computes zero is
+    a learnable constant (its batch norm's bias, ``b``); pooling or passing on zero is zero. Sums are sorted, so
+    the order of edges and the numbering of the two middle nodes do not matter. Branches that never reach the
+    output, isomorphic cells and chains of skips all vanish from the key.
     """
     nodes: dict[int, list[str]] = {0: ["x"]}
+    # Node 1 is the only node two live edges can read (2<-1 when node 2 reaches the output, and 3<-1).
+    shared = ops[4] != "none" and ops[2] != "none" and ops[5] != "none"
     for j in (1, 2, 3):
         terms: list[str] = []
         for (dst, src), op in zip(_EDGE_NODES, ops, strict=True):
             if dst != j or op == "none":
                 continue
-            if not nodes[src]:
+            value = nodes[src]
+            if not value:
                 if op.startswith("nor_conv"):
                     terms.append("b")
-            elif op == "skip_connect":
-                terms.extend(nodes[src])
+                continue
+            body = "+".join(value)
+            # A node with weights inside, read by several edges, is ONE computation that they share: not the same
+            # function as separate copies of it (those have weights of their own).
+            if src == 1 and shared and any(c in body for c in ("c1(", "c3(", "b")):
+                value, body = [f"N{{{body}}}"], f"N{{{body}}}"
+            if op == "skip_connect":
+                terms.extend(value)
             else:
-                terms.append(f"{_SHORT[op]}({'+'.join(nodes[src])})")
+                terms.append(f"{_SHORT[op]}({body})")
         nodes[j] = sorted(terms)
     return "+".join(nodes[3]) or "0"
 
@@ -134,7 +145,7 @@ class NB201Space(Space):
             raise ValueError(f"edges: unknown operation {bad[0]!r} (known: {', '.join(NB201_OPS)})")
 
     def enumerate(self, limit: int) -> list[Design] | None:
-        if limit < len(NB201_OPS) ** NB201_EDGES // 4:  # 5,155 functions among 15,625 cells: not worth listing
+        if limit < len(NB201_OPS) ** NB201_EDGES // 4:  # 5,485 functions among 15,625 cells: not worth listing
             return None
         out = [Design.make(self.name, {"edges": list(e)}) for e in _functions()]
         return out if len(out) <= limit else None

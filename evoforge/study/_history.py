@@ -60,7 +60,17 @@ def transfer_sources(store: Store, study_name: str, goal: Goal, space_name: str)
             raise GoalError(
                 f"search.transfer_from: study {name!r} searched the {other} space, this one the {space_name} space"
             )
-        if not any(t.values is not None for t in told):
-            raise GoalError(f"search.transfer_from: study {name!r} has no finished trial to learn from")
+        first, direction = next(iter(goal.objectives.items()))
+        theirs = goal_from_json(record.goal_json).objectives
+        if theirs.get(first) != direction or next(iter(theirs)) != first:
+            raise GoalError(
+                f"search.transfer_from: study {name!r} optimizes {', '.join(f'{k} {v}' for k, v in theirs.items())}; "
+                f"transfer needs the same first objective ({first} {direction})"
+            )
+        if sum(t.values is not None for t in told) < 2:
+            raise GoalError(
+                f"search.transfer_from: study {name!r} has fewer than 2 complete trials within its constraints "
+                "to learn from"
+            )
         out.append(told)
     return out

@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass, replace
 from evoforge._errors import EvoforgeError, GoalError
 from evoforge.design import Design
 from evoforge.executors import Executor, Job, Outcome
-from evoforge.goal import Goal, goal_from_json
-from evoforge.proposers import Proposal, Proposer
+from evoforge.goal import Goal, Search, goal_from_json
+from evoforge.proposers import Proposal, Proposer, make_proposer
 from evoforge.schedulers import Scheduler, make_scheduler
 from evoforge.storage import UNCHARGED_STATES, NewGeneration, Store, StudyRecord, TrialRecord
 from evoforge.study._front import StudyFront, fixed_reference
@@ -56,6 +56,26 @@ def open_study(store: Store, goal: Goal) -> StudyRecord:
     return record
 
 
+def adopt_stored_search(store: Store, goal: Goal) -> Goal:
+    """A study made before search profiles existed stored its search with the old defaults filled in
+    (``proposer: evolution, population: 16``); the same goal file now leaves them unset. Such a study keeps the
+    search it was run with, so its goal still matches and it resumes as it began."""
+    record = store.get_study(goal.study)
+    if record is None:
+        return goal
+    old = goal_from_json(record.goal_json).search
+    new = goal.search
+    unset = new.profile is None and new.proposer is None and new.population is None and new.tournament is None
+    legacy = old.profile is None and old.proposer is not None and old.population is not None
+    same_rest = (old.seed, old.start_from, old.transfer_from, old.options) == (
+        new.seed,
+        new.start_from,
+        new.transfer_from,
+        new.options,
+    )
+    return goal.model_copy(update={"search": old}) if unset and legacy and same_rest else goal
+
+
 def apply_budget(store: Store, study: StudyRecord, goal: Goal) -> None:
     """Record a changed budget (the one part of a goal that may change between runs); call holding the lease."""
     old = goal_from_json(study.goal_json).budget
@@ -80,7 +100,8 @@ class Coordinator:
             power_w=e.power_w,
             target_accuracy=e.target_accuracy,
         )
-        self.proposer: Proposer = setup.proposer()
+        self.search, self.transfer_counts = self._pinned_search()
+        self.proposer: Proposer = make_proposer(self.search, setup.space, setup.start_from)
         self.pending: dict[int, TrialRecord] = {}
         self.counts: dict[str, int] = {}
         self.champion: Champion | None = None
@@ -93,9 +114,29 @@ class Coordinator:
         self._insights_at = -1
         self._recover()
 
+    def _pinned_search(self) -> tuple[Search, dict[str, int]]:
+        """The search settings and transfer sources as they were when the study first ran: a profile edited or a
+        source study grown since then does not change how a resumed study proposes."""
+        pinned = self.store.events(self.study.id, "search_pinned")
+        if pinned:
+            payload = pinned[0].payload
+            return Search.model_validate(payload["search"]), dict(payload["transfer"])
+        counts = {
+            name: len(history(self.store, record))
+            for name in self.setup.search.transfer_from
+            if (record := self.store.get_study(name)) is not None
+        }
+        payload = {"search": self.setup.search.model_dump(mode="json"), "transfer": counts}
+        self.store.log_event(self.study.id, "search_pinned", payload)
+        return self.setup.search, counts
+
     # -- recovery: rebuild every piece of state from the store --------------------------------------------------------
     def _recover(self) -> None:
         sources = transfer_sources(self.store, self.study.name, self.goal, self.setup.space.name)
+        sources = [
+            told[: self.transfer_counts.get(name, len(told))]
+            for name, told in zip(self.search.transfer_from, sources, strict=True)
+        ]
         if sources:
             self.proposer.warm_start(sources)
         trials = {t.number: t for t in self.store.trials(self.study.id)}
@@ -106,8 +147,10 @@ class Coordinator:
             if told.values is not None:
                 self.front.add(told.number, trials[told.number].metrics)
         for t in trials.values():
-            if t.state not in UNCHARGED_STATES:
+            if t.state not in (*UNCHARGED_STATES, "failed"):  # a failed trial may be tried again in another form
                 self.functions.setdefault(self.setup.space.canonical(t.design), t.number)
+        designer = self.store.events(self.study.id, "designer")
+        self._insights_at = designer[-1].payload.get("after", -1) if designer else -1
         for event in self.store.events(self.study.id, "report"):  # the scheduler's state is its reports
             self.scheduler.report(int(event.trial_number or 0), event.payload["epoch"], event.payload["value"])
         gens = self.store.generations(self.study.id)
@@ -178,7 +221,7 @@ class Coordinator:
             return
         insights = self.proposer.insights()
         if insights:
-            search = self.setup.search
+            search = self.search
             extra = {"after": done, "proposer": search.proposer, "profile": search.profile}
             self.store.log_event(
                 self.study.id, "designer", {**extra, "transfer_from": search.transfer_from, **insights}
@@ -301,6 +344,9 @@ class Coordinator:
                 finished_at=outcome.finished_at,
             )
             self._move("running", "failed")
+            function = self.setup.space.canonical(trial.design)
+            if self.functions.get(function) == trial.number:
+                del self.functions[function]
             self.proposer.tell(trial.number, trial.design, None, self._proposal(trial))
             return
         metrics, info = outcome.value["metrics"], dict(outcome.value["info"])
@@ -383,6 +429,9 @@ def run_study(
         raise GoalError(f"--workers: expected 0 or more, got {workers}")
     setup = prepare(goal)
     store = Store(storage)
+    adopted = adopt_stored_search(store, goal)
+    if adopted is not goal:
+        goal, setup = adopted, prepare(adopted)
     transfer_sources(store, goal.study, goal, setup.space.name)  # checked before anything is written
     study = open_study(store, goal)
     owner = take_lease(store, study)

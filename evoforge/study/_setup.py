@@ -171,6 +171,8 @@ def prepare(goal: Goal) -> Setup:
     _check_schedule(goal, task, space)
     setup = Setup(goal, task, space, _start_design(goal, space), search)
     try:
+        if search.proposer == "guided":
+            space.features(space.sample(random.Random(0)))  # the predictor needs an encoding of the space
         setup.proposer()
     except NotImplementedError as exc:
         raise GoalError(f"search.proposer: {search.proposer} needs a predictor encoding, but {exc}") from None

@@ -84,3 +84,12 @@ def test_spearman_handles_ties_and_degenerate_input() -> None:
     assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
     assert spearman([1, 1, 2], [1, 2, 3]) == pytest.approx(0.8660254)
     assert spearman([1, 2], [1, 2]) is None and spearman([1, 1, 1], [1, 2, 3]) is None
+
+
+def test_a_prior_from_another_study_predicts_in_this_studys_units() -> None:
+    x = [[float(i)] for i in range(10)]
+    prior = GaussianProcess().fit(x, [(i - 4.5) / 3.0 for i in range(10)])  # another study, standardized
+    for n in (2, 5):  # too few points to fit the link, and enough
+        gp = GaussianProcess(prior=prior).fit(x[:n], [0.90 + 0.001 * i for i in range(n)])
+        mean, _ = gp.predict([[9.0]])
+        assert 0.85 < mean[0] < 1.0  # not the prior's own scale (about 1.5)

@@ -150,7 +150,7 @@ def test_a_small_space_is_searched_whole_each_function_once() -> None:
     listed = space.enumerate(20_000)
     assert listed is not None and space.enumerate(1000) is None
     keys = {space.canonical(d) for d in listed}
-    assert len(keys) == len(listed) == 5155  # NAS-Bench-201's 15,625 cells compute 5,155 distinct functions
+    assert len(keys) == len(listed) == 5485  # NAS-Bench-201's 15,625 cells compute 5,485 distinct functions
     every = {space.canonical(Design.make("nb201", {"edges": list(e)})) for e in itertools.product(NB201_OPS, repeat=6)}
     assert keys == every
 
@@ -167,4 +167,15 @@ def test_with_the_whole_space_listed_the_acquisition_finds_the_global_best(monke
     # Five local mutations of poor cells cannot reach six 3x3 convolutions; the listed space can.
     assert proposal.design.genes["edges"] == ["nor_conv_3x3"] * 6
     assert "every untried function of the space" in proposal.rationale
-    assert proposal.info["candidates"] == 5155 - 3
+    assert proposal.info["candidates"] == 5485 - 3
+
+
+def test_one_shared_convolution_is_not_two_separate_ones() -> None:
+    space = NB201Space()
+    shared = space.from_arch_string("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|nor_conv_1x1~1|avg_pool_3x3~2|")
+    copies = space.from_arch_string("|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|none~0|nor_conv_1x1~1|avg_pool_3x3~2|")
+    assert space.canonical(shared) != space.canonical(copies)
+    # Sharing a computation without weights (pooling, the input itself) changes nothing.
+    a = space.from_arch_string("|avg_pool_3x3~0|+|none~0|skip_connect~1|+|none~0|nor_conv_1x1~1|nor_conv_3x3~2|")
+    b = space.from_arch_string("|avg_pool_3x3~0|+|avg_pool_3x3~0|none~1|+|none~0|nor_conv_1x1~1|nor_conv_3x3~2|")
+    assert space.canonical(a) == space.canonical(b)

@@ -120,3 +120,55 @@ def test_a_saved_profile_is_selected_by_name(tmp_path: Path, monkeypatch: pytest
     # A goal's own fields override the profile's.
     over = prepare(goal_from_dict(nb201_goal("x", 5, search={"profile": "mine", "options": {"candidates": 7}})))
     assert over.proposer().candidates == 7  # type: ignore[attr-defined]
+
+
+def test_a_study_from_before_profiles_resumes_with_the_search_it_began_with(storage: str) -> None:
+    import json
+
+    goal = nb201_goal("old", 10)
+    del goal["search"]
+    run_study(goal_from_dict(goal), storage, workers=0)
+    store = Store(storage)
+    study = store.get_study("old")
+    assert study is not None
+    # Rewrite the stored goal as an older evoforge stored it: the search section with its defaults filled in.
+    stored = json.loads(study.goal_json)
+    stored["search"] = {"proposer": "evolution", "population": 16, "tournament": None, "seed": 0, "start_from": None}
+    from sqlalchemy import update
+
+    from evoforge.storage import _schema as t
+
+    with store.engine.begin() as c:
+        c.execute(update(t.studies).where(t.studies.c.id == study.id).values(goal_json=json.dumps(stored)))
+    store.engine.dispose()
+    with store.engine.begin() as c:  # no pinned search either, as in an old store
+        c.execute(t.events.delete().where(t.events.c.kind == "search_pinned"))
+    goal["budget"] = {"trials": 14}
+    run_study(goal_from_dict(goal), storage, workers=0)
+    trials = Store(storage).trials(study.id)
+    assert len(trials) >= 14 and {t.proposer for t in trials[10:]} == {"evolution"}
+
+
+def test_a_resumed_study_keeps_its_pinned_profile(
+    storage: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evoforge.profiles import Profile, save_profile
+
+    monkeypatch.setenv("EVOFORGE_PROFILES", str(tmp_path))
+    save_profile(Profile(name="p", proposer="guided", settings={"candidates": 30, "exhaustive": 0}, found_by="a test"))
+    run_study(goal_from_dict(_guided("pin", 12, profile="p")), storage, workers=0)
+    save_profile(
+        Profile(name="p", proposer="guided", settings={"candidates": 99, "exhaustive": 0}, found_by="edited later")
+    )
+    run_study(goal_from_dict(_guided("pin", 24, profile="p")), storage, workers=0)
+    store = Store(storage)
+    study = store.get_study("pin")
+    assert study is not None
+    pinned = store.events(study.id, "search_pinned")
+    assert len(pinned) == 1 and pinned[0].payload["search"]["options"]["candidates"] == 30
+    counts = [
+        e.payload["info"]["candidates"]
+        for e in store.events(study.id, "proposed")
+        if "candidates" in e.payload.get("info", {})
+    ]
+    assert counts and max(counts) <= 30  # the pinned profile's candidates, not the edited 99
