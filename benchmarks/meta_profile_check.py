@@ -19,9 +19,8 @@ import time
 
 from evoforge.goal import Search
 from evoforge.meta import PROBLEMS, run_inner
-from evoforge.meta._run import BUILT_IN
-from evoforge.meta._space import settings_of
-from evoforge.meta._task import _search_fields
+from evoforge.meta._run import built_in
+from evoforge.meta._task import search_of
 from evoforge.profiles import load_profile, resolve
 
 
@@ -34,7 +33,7 @@ def main() -> None:
     args = parser.parse_args()
     start = time.perf_counter()
     searches = {
-        "built-in settings (where meta started)": Search(proposer="guided", **_search_fields(settings_of(BUILT_IN))),
+        "built-in settings (where meta started)": search_of(built_in()),
         "default profile (meta's pick)": resolve(Search()),
     }
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))

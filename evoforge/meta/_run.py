@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime
+import inspect
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
@@ -8,33 +9,29 @@ from typing import Any
 
 from evoforge._errors import EvoforgeError, GoalError
 from evoforge.goal import goal_from_dict
-from evoforge.meta._space import settings_of
+from evoforge.meta._space import CHOICES, settings_of
 from evoforge.meta._suite import PROBLEMS, benchmark
 from evoforge.profiles._profiles import NAME, Profile, save_profile
+from evoforge.proposers._credit import PRIOR
+from evoforge.proposers._guided import ROUTE_PRIORS, GuidedProposer
 from evoforge.storage import Store, StudyRecord, TrialRecord
 
 META_SEED_OFFSET = 100_000  # the meta task's default inner seeds start here
 CONFIRM = 2000  # finalists are re-scored on inner seeds from META_SEED_OFFSET + CONFIRM
 
-# The guided proposer's constructor defaults, as a ProfileSpace design.
-BUILT_IN: dict[str, Any] = {
-    "population": 16,
-    "tournament": 8,
-    "initial": 10,
-    "candidates": 100,
-    "acquisition": "ei",
-    "kappa": 2.0,
-    "parents": 5,
-    "random_share": 0.1,
-    "two_step_share": 0.25,
-    "floor": 0.2,
-    "clip_iqr": 1.5,
-    "exhaustive": 20_000,
-    "route_priors.predictor": 0.5,
-    "route_priors.evolution": 0.3,
-    "operator_priors.swap_edge_op": 0.3,
-    "operator_priors.exchange_edges": 0.3,
-}
+
+def built_in() -> dict[str, Any]:
+    """The guided proposer's own defaults (constructor, route and operator priors), as a ProfileSpace design."""
+    params = inspect.signature(GuidedProposer.__init__).parameters
+    genes = {k: params[k].default for k in CHOICES if "." not in k}
+    genes["tournament"] = genes["tournament"] or max(2, genes["population"] // 2)  # the constructor's rule
+    for key in CHOICES:
+        kind, _, name = key.partition(".")
+        if kind == "route_priors":
+            genes[key] = ROUTE_PRIORS[name]
+        elif kind == "operator_priors":
+            genes[key] = PRIOR
+    return genes
 
 
 def meta_goal(
@@ -66,7 +63,7 @@ def meta_goal(
             "population": 8,
             "seed": seed,
             "options": {"initial": 8, "candidates": 100},
-            "start_from": BUILT_IN,
+            "start_from": built_in(),
         },
         "oversight": {"noise_margin": 0.0},
     }
@@ -141,8 +138,7 @@ def confirm(
     ``2 * runs`` fresh inner seeds per problem, the pick is the best pooled mean over both sets of seeds, and the
     pick alone is then scored on a third set of seeds that played no part in any choice (its held-out score).
     Each step is recorded as a ``meta_confirm`` event of the meta study."""
-    from evoforge.goal import Search
-    from evoforge.meta._task import HELD_OUT, _search_fields
+    from evoforge.meta._task import HELD_OUT, search_of
 
     trials = [t for t in store.trials(record.id, states=("complete",)) if "meta_score" in t.metrics]
     if not trials:
@@ -152,7 +148,7 @@ def confirm(
     offset = META_SEED_OFFSET + CONFIRM
 
     def score(t: TrialRecord, first: int, n: int) -> dict[str, Any]:
-        search = Search(proposer="guided", **_search_fields(settings_of(t.design.genes)))
+        search = search_of(t.design.genes)
         return benchmark(path, list(problems), search, [first + r for r in range(n)], queries)
 
     table = []

@@ -59,7 +59,7 @@ class SearchBenchmarkTask(Task):
 
     def _run(self, design: Design, first_seed: int) -> dict[str, Any]:
         o = self.options
-        search = Search(proposer="guided", **_search_fields(settings_of(design.genes)))
+        search = search_of(design.genes)
         seeds = [first_seed + r for r in range(o.runs)]
         return benchmark(o.path, o.problems, search, seeds, o.queries)
 
@@ -79,10 +79,8 @@ class SearchBenchmarkTask(Task):
         return float(self._run(design, self.options.seed_offset + HELD_OUT)["score"])
 
 
-def _search_fields(settings: dict[str, Any]) -> dict[str, Any]:
-    settings = dict(settings)
-    return {
-        "population": settings.pop("population"),
-        "tournament": settings.pop("tournament"),
-        "options": settings,
-    }
+def search_of(genes: dict[str, Any]) -> Search:
+    """The ``guided`` search section a ProfileSpace design stands for."""
+    settings = settings_of(genes)
+    population, tournament = settings.pop("population"), settings.pop("tournament")
+    return Search(proposer="guided", population=population, tournament=tournament, options=settings)

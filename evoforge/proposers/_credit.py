@@ -4,6 +4,8 @@ import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+PRIOR = 0.3  # an arm's prior win rate when none is given
+
 
 @dataclass
 class Arm:
@@ -31,7 +33,7 @@ class Credit:
         if not 0.0 <= floor <= 1.0:
             raise ValueError(f"floor: expected a fraction in [0, 1], got {floor}")
         self.floor, self.strength = floor, strength
-        self.priors = {a: float((priors or {}).get(a, 0.3)) for a in self.arms}
+        self.priors = {a: float((priors or {}).get(a, PRIOR)) for a in self.arms}
         self.prior_uses = dict.fromkeys(self.arms, 0.0)
         self.prior_wins = dict.fromkeys(self.arms, 0.0)
         self._weights: dict[str, float] | None = None

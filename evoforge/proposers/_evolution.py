@@ -61,9 +61,7 @@ class EvolutionProposer(Proposer):
         if len(self.population) < (self.population.maxlen or 0):
             return self._initial(rng)
         members = list(self.population)
-        fitness = _fitness([m.values for m in members])
-        contestants = rng.sample(range(len(members)), self.tournament)
-        parent = members[max(contestants, key=lambda i: fitness[i])]
+        parent = members[tournament([m.values for m in members], self.tournament, rng)]
         mutation = self._fresh_mutation(parent.design, rng)
         why = f"{mutation.rationale} (parent #{parent.number} won a tournament of {self.tournament})"
         return self._note(Proposal(mutation.design, (parent.number,), mutation.operator, why))
@@ -94,6 +92,13 @@ class EvolutionProposer(Proposer):
     def _note(self, proposal: Proposal) -> Proposal:
         self._seen.add(self.space.canonical(proposal.design))
         return proposal
+
+
+def tournament(points: list[Values], size: int, rng: random.Random) -> int:
+    """The index of the winner of a tournament of ``size`` points drawn without replacement (see ``_fitness``)."""
+    fitness = _fitness(points)
+    contestants = rng.sample(range(len(points)), min(size, len(points)))
+    return max(contestants, key=lambda i: fitness[i])
 
 
 def _fitness(points: list[Values]) -> list[tuple[float, float]]:

@@ -13,10 +13,11 @@ from evoforge.pareto import dominates
 from evoforge.predictors import ACQUISITIONS, GaussianProcess, acquire
 from evoforge.proposers._base import Proposal, Proposer, Told, Values
 from evoforge.proposers._credit import Credit
-from evoforge.proposers._evolution import _fitness
+from evoforge.proposers._evolution import tournament
 from evoforge.spaces import Mutation, Space
 
 ROUTES = ("predictor", "evolution")
+ROUTE_PRIORS = {"predictor": 0.5, "evolution": 0.3}  # prior win rates of the two routes
 GRID_EVERY = 1.15  # re-select the predictor's hyperparameters when the data has grown by this factor
 
 
@@ -86,7 +87,7 @@ class GuidedProposer(Proposer):
         self._everything_x: np.ndarray | None = None
         self.settings = {"floor": floor, "operator_priors": operator_priors, "route_priors": route_priors}
         self.operators = Credit(space.operators, floor, operator_priors)
-        self.routes = Credit(ROUTES, floor, route_priors or {"predictor": 0.5, "evolution": 0.3})
+        self.routes = Credit(ROUTES, floor, route_priors or ROUTE_PRIORS)
         self.values: dict[int, Values] = {}
         self.designs: dict[int, Design] = {}
         self.order: list[int] = []  # numbers with values, in the order told: the predictor's training data
@@ -174,13 +175,10 @@ class GuidedProposer(Proposer):
             self.seen.add(self.space.canonical(start.design))
             return start
         rng = self.rng(number)
-        if len(self.order) < self.initial and self.prior is None:
+        if len(self.order) < 2 or (len(self.order) < self.initial and self.prior is None):
             design = self._fresh_sample(rng)
             why = f"random sample (the predictor trains on the first {self.initial} results)"
             return self._note(Proposal(design, (), None, why, self._forecast(design, "random")))
-        if len(self.order) < 2:
-            design = self._fresh_sample(rng)
-            return self._note(Proposal(design, (), None, "random sample", self._forecast(design, "random")))
         route = self.routes.choose(rng)
         if route == "evolution":
             return self._evolution(rng)
@@ -188,11 +186,10 @@ class GuidedProposer(Proposer):
 
     def _evolution(self, rng: random.Random) -> Proposal:
         members = list(self.population)
-        fitness = _fitness([self.values[n] for n in members])
-        contestants = rng.sample(range(len(members)), min(self.tournament, len(members)))
-        parent = members[max(contestants, key=lambda i: fitness[i])]
+        parent = members[tournament([self.values[n] for n in members], self.tournament, rng)]
         mutation = self._fresh_mutation(self.designs[parent], rng)
-        why = f"{mutation.rationale} (parent #{parent} won a tournament of {len(contestants)}; evolution route)"
+        size = min(self.tournament, len(members))
+        why = f"{mutation.rationale} (parent #{parent} won a tournament of {size}; evolution route)"
         info = self._forecast(mutation.design, "evolution")
         return self._note(Proposal(mutation.design, (parent,), mutation.operator, why, info))
 
@@ -258,10 +255,9 @@ class GuidedProposer(Proposer):
         ranked = [numbers[i] for i in sorted(range(len(numbers)), key=lambda i: -mean[i])]
         chosen = ranked[: self.parents]
         members = list(self.population)
-        fitness = _fitness([self.values[n] for n in members])
+        points = [self.values[n] for n in members]
         for _ in range(self.parents):
-            contestants = rng.sample(range(len(members)), min(self.tournament, len(members)))
-            winner = members[max(contestants, key=lambda i: fitness[i])]
+            winner = members[tournament(points, self.tournament, rng)]
             if winner not in chosen:
                 chosen.append(winner)
         return chosen
