@@ -67,6 +67,19 @@ def digits_goal(study: str = "digits", trials: int = 4, **extra: Any) -> dict[st
     return goal
 
 
+def strip_audit_chain(url: str) -> None:
+    """Make a SQLite store look as one written before the audit chain existed (no chain columns): the next open
+    upgrades it and chains the events it finds."""
+    import sqlite3
+
+    con = sqlite3.connect(url.removeprefix("sqlite:///"))
+    with con:
+        con.execute("DROP INDEX ux_events_study_seq")
+        for column in ("seq", "prev_hash", "hash"):
+            con.execute(f"ALTER TABLE events DROP COLUMN {column}")
+    con.close()
+
+
 @pytest.fixture
 def storage(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'study.db'}"

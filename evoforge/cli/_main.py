@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from evoforge._errors import EvoforgeError
+from evoforge.cli._oversight import COMMANDS, add_commands, run_command
 from evoforge.storage import TRIAL_STATES
 
 DEFAULT_STORAGE = "sqlite:///evoforge.db"
@@ -58,6 +59,7 @@ def parser() -> argparse.ArgumentParser:
     meta.add_argument("--seed", type=int, default=0)
     meta.add_argument("--finalists", type=int, default=5, help="best trials re-scored on fresh seeds before choosing")
     meta.add_argument("--data", default="data/nasbench201/nb201_cifar10.csv.gz", help="NAS-Bench-201 table")
+    add_commands(sub, _read_args)
     export = sub.add_parser("export", help="write the champion as standalone PyTorch source, weights and a card")
     _read_args(export)
     export.add_argument("--out", required=True, help="output folder")
@@ -70,8 +72,10 @@ def _print(data: Any, as_json: bool, text: str) -> None:
 
 def _cmd_run(args: argparse.Namespace, goal: Any) -> int:
     from evoforge.cli._format import format_lineage, format_status
+    from evoforge.cli._oversight import format_review
     from evoforge.storage import Store
     from evoforge.study import find_study, lineage_view, run_study, status_view
+    from evoforge.study._review import review_view
 
     report = run_study(goal, args.storage, args.workers, quiet=args.quiet)
     store = Store(args.storage)
@@ -80,6 +84,12 @@ def _cmd_run(args: argparse.Namespace, goal: Any) -> int:
     print(format_lineage(lineage_view(store, study)))
     print()
     print(format_status(status_view(store, study)))
+    cases = review_view(store, study, every=True)
+    if cases:  # end with the evidence behind the latest promotion decision
+        decided = [c for c in cases if c["state"] != "declined"] or cases
+        print()
+        print(f"latest promotion case ({len(cases)} in all; evoforge review --all lists them):")
+        print(format_review(decided[-1:], every=True))
     return 0
 
 
@@ -92,6 +102,10 @@ def _cmd_read(args: argparse.Namespace) -> int:
 
     store = Store(args.storage, create=False)
     study = find_study(store, args.study)
+    if args.command in COMMANDS:
+        data, text, code = run_command(args, store, study)
+        _print(data, args.json, text)
+        return code
     if args.command == "status":
         view = status_view(store, study)
         _print(view, args.json, format_status(view))

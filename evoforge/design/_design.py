@@ -95,6 +95,10 @@ def _diff_values(path: str, old: Any, new: Any, out: list[str]) -> None:
             else:
                 _diff_values(sub, old[key], new[key], out)
         return
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for i, (a, b) in enumerate(zip(old, new, strict=True)):  # same length: element by element (a cell's edges)
+            _diff_values(f"{path}[{i}]", a, b, out)
+        return
     if isinstance(old, list) and isinstance(new, list) and (old or new):
         _diff_lists(path, old, new, out)
         return

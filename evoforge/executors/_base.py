@@ -13,13 +13,21 @@ class Job:
     """A call to run somewhere: ``fn`` is ``"module:function"``, called as ``fn(payload)``.
 
     ``key`` identifies the job to its submitter (evoforge uses the trial number); ``timeout_s`` is the wall-clock
-    limit of the call once it has started.
+    limit of the call once it has started. Two optional resource caps, enforced only by executors with worker
+    processes:
+
+    - ``cpu_s``: CPU seconds (user + system) the job may use. It is a per-process limit: the job's process gets
+      it, and each child process it starts inherits it and is held to it on its own account.
+    - ``memory_mb``: resident memory, in MiB, of the worker process running the job (its RSS plus the RSS of its
+      child processes). Memory the worker still holds from earlier jobs counts too.
     """
 
     key: int
     fn: str
     payload: Any
     timeout_s: float | None = None
+    cpu_s: float | None = None
+    memory_mb: float | None = None
 
 
 @dataclass(frozen=True)
@@ -39,7 +47,11 @@ class Executor(ABC):
 
     Contract: at most ``capacity`` jobs run at once and ``submit`` raises ``RuntimeError`` past it; every submitted
     job yields exactly one ``Outcome`` from ``wait``; a job that raises, crashes its worker or passes its timeout
-    yields ``ok=False`` with the reason, and the executor stays usable. Not thread-safe: one caller drives it.
+    yields ``ok=False`` with the reason, and the executor stays usable. A job past one of its caps (``Job.cpu_s``,
+    ``Job.memory_mb``) is stopped and yields ``ok=False`` with an error naming the cap, e.g. ``"CPU-time cap of 2 s
+    exceeded; worker killed and replaced"`` or ``"memory cap of 300 MB exceeded (resident 512 MB); worker killed and
+    replaced"``, and the executor stays usable; an executor that cannot enforce a cap raises ``ValueError`` at
+    ``submit``. Not thread-safe: one caller drives it.
     """
 
     capacity: int

@@ -10,6 +10,7 @@ class InlineExecutor(Executor):
     """Runs each job in the calling process when ``wait`` is called: no isolation and no timeouts.
 
     For tabular tasks, debugging and measuring the coordinator's own overhead; use the local pool for training.
+    Jobs with CPU-time or memory caps are refused: capping this process would cap (or kill) the caller.
     """
 
     def __init__(self, capacity: int = 1) -> None:
@@ -17,6 +18,8 @@ class InlineExecutor(Executor):
         self._queue: list[Job] = []
 
     def submit(self, job: Job) -> None:
+        if job.cpu_s is not None or job.memory_mb is not None:
+            raise ValueError("per-job CPU-time and memory caps need worker processes (use 1 or more workers)")
         if len(self._queue) >= self.capacity:
             raise RuntimeError("executor is full")
         self._queue.append(job)

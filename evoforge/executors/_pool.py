@@ -4,16 +4,20 @@ import contextlib
 import multiprocessing as mp
 import os
 import signal
+import sys
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 
 from evoforge._errors import EvoforgeError
 from evoforge.executors._base import Executor, Job, Outcome
 from evoforge.executors._worker import worker_main
 
 MAX_START_FAILURES = 3
+MEMORY_POLL_S = 0.2  # how often the resident memory of a job with a memory cap is read
+PROC = Path("/proc")
 
 
 class ExecutorError(EvoforgeError):
@@ -38,6 +42,45 @@ def _describe_exit(code: int | None) -> str:
     return f"exit code {code}"
 
 
+def _check_caps(job: Job) -> None:
+    if job.cpu_s is not None and sys.platform == "win32":
+        raise ValueError("per-job CPU-time caps need POSIX resource limits (RLIMIT_CPU), which Windows lacks")
+    if job.memory_mb is not None and not (sys.platform.startswith("linux") and (PROC / "self" / "status").exists()):
+        raise ValueError("per-job memory caps need Linux's /proc to read resident memory; this system has none")
+
+
+def _resident_kib(pid: int) -> int:
+    """VmRSS of ``pid`` in KiB, 0 if it is gone (or a zombie, which has none)."""
+    try:
+        for line in (PROC / str(pid) / "status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    with contextlib.suppress(OSError):  # the process ended while we looked
+        for task in (PROC / str(pid) / "task").iterdir():
+            with contextlib.suppress(OSError):  # this thread ended while we looked
+                found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def _tree_resident_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and all its descendants, in MiB."""
+    total, todo, seen = 0, [pid], set[int]()
+    while todo:
+        current = todo.pop()
+        if current not in seen:
+            seen.add(current)
+            total += _resident_kib(current)
+            todo += _children(current)
+    return total / 1024
+
+
 class LocalPool(Executor):
     """A pool of long-lived worker processes, one job each at a time, isolated from the caller.
 
@@ -45,6 +88,10 @@ class LocalPool(Executor):
     or that runs past ``timeout_s`` comes back failed with the reason; its worker is killed with its whole process
     group and replaced. Workers are started with ``spawn`` so no state of the caller leaks into them, and they die
     with the caller.
+
+    Caps: ``cpu_s`` is an ``RLIMIT_CPU`` set in the worker for the job, whose SIGXCPU kills the worker;
+    ``memory_mb`` is checked here, reading the worker's process tree from /proc every ``MEMORY_POLL_S`` seconds
+    while ``wait`` runs, so a job can overshoot its cap briefly (or between calls to ``wait``) before it is killed.
     """
 
     def __init__(self, workers: int) -> None:
@@ -67,6 +114,7 @@ class LocalPool(Executor):
         return sum(s.job is not None for s in self._slots)
 
     def submit(self, job: Job) -> None:
+        _check_caps(job)
         idle = next((s for s in self._slots if s.job is None), None)
         if idle is None:
             raise RuntimeError("executor is full")
@@ -98,6 +146,8 @@ class LocalPool(Executor):
         ]
         if deadline is not None:
             limits.append(deadline - time.monotonic())
+        if any(s.job is not None and s.job.memory_mb is not None for s in self._slots):
+            limits.append(MEMORY_POLL_S)
         return max(0.0, min(limits)) if limits else None
 
     def _poll(self, timeout: float | None) -> list[Outcome]:
@@ -112,13 +162,30 @@ class LocalPool(Executor):
                 outcome = self._receive(slot)
             elif slot.process.sentinel in ready:
                 outcome = self._replace(i, None)
-            elif slot.started_at and slot.job.timeout_s and time.time() - slot.started_at > slot.job.timeout_s:
-                outcome = self._replace(i, f"timed out after {slot.job.timeout_s:g} s; worker killed and replaced")
+            elif reason := self._overrun(slot):
+                outcome = self._replace(i, reason)
             else:
                 continue
             if outcome is not None:
                 outcomes.append(outcome)
         return outcomes
+
+    @staticmethod
+    def _overrun(slot: _Slot) -> str | None:
+        """Why a running job must be stopped now (its timeout or memory cap), or None."""
+        job = slot.job
+        if job is None or slot.started_at is None:
+            return None
+        if job.timeout_s and time.time() - slot.started_at > job.timeout_s:
+            return f"timed out after {job.timeout_s:g} s; worker killed and replaced"
+        if job.memory_mb is not None and slot.process.pid is not None:
+            resident = _tree_resident_mb(slot.process.pid)
+            if resident > job.memory_mb:
+                return (
+                    f"memory cap of {job.memory_mb:g} MB exceeded (resident {resident:.0f} MB); "
+                    "worker killed and replaced"
+                )
+        return None
 
     def _receive(self, slot: _Slot) -> Outcome | None:
         assert slot.job is not None
@@ -138,17 +205,25 @@ class LocalPool(Executor):
         slot = self._slots[index]
         assert slot.job is not None
         if reason is None:
-            slot.process.join(timeout=5)
-            reason = f"worker process died ({_describe_exit(slot.process.exitcode)})"
-            self._start_failures = 0 if slot.alive_once else self._start_failures + 1
-            if self._start_failures >= MAX_START_FAILURES:
-                raise ExecutorError(
-                    f"worker processes die during start-up ({_describe_exit(slot.process.exitcode)}, "
-                    f"{self._start_failures} in a row); their error output is above"
-                )
+            reason = self._death_reason(slot)
         self._kill(slot)
         self._slots[index] = self._start()
         return Outcome(slot.job.key, False, None, reason, slot.started_at, time.time())
+
+    def _death_reason(self, slot: _Slot) -> str:
+        assert slot.job is not None
+        slot.process.join(timeout=5)
+        code = slot.process.exitcode
+        if slot.job.cpu_s is not None and code == -signal.SIGXCPU:
+            self._start_failures = 0  # the job was running, so the worker had started
+            return f"CPU-time cap of {slot.job.cpu_s:g} s exceeded; worker killed and replaced"
+        self._start_failures = 0 if slot.alive_once else self._start_failures + 1
+        if self._start_failures >= MAX_START_FAILURES:
+            raise ExecutorError(
+                f"worker processes die during start-up ({_describe_exit(code)}, "
+                f"{self._start_failures} in a row); their error output is above"
+            )
+        return f"worker process died ({_describe_exit(code)})"
 
     @staticmethod
     def _kill(slot: _Slot) -> None:

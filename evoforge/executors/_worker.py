@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import math
 import os
 import signal
 import sys
 import threading
 import time
 import traceback
+from collections.abc import Iterator
 from multiprocessing.connection import Connection
 
 from evoforge.executors._base import resolve
@@ -30,6 +32,27 @@ def _die_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+@contextlib.contextmanager
+def _cpu_cap(cpu_s: float | None) -> Iterator[None]:
+    """Hold the job to ``cpu_s`` more CPU seconds: past them the kernel sends SIGXCPU, which kills the worker."""
+    if cpu_s is None:
+        yield
+        return
+    import resource  # POSIX only; the pool refuses CPU caps where it is missing
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    # RLIMIT_CPU counts the worker's whole life in whole seconds, so the job's budget starts from what is spent.
+    limit = math.ceil(usage.ru_utime + usage.ru_stime + cpu_s)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+
+
 def worker_main(conn: Connection, parent_pid: int) -> None:
     if hasattr(os, "setpgrp"):
         os.setpgrp()  # own process group: a timeout kills the job's children too, and ^C reaches the coordinator
@@ -44,7 +67,8 @@ def worker_main(conn: Connection, parent_pid: int) -> None:
             return
         conn.send(("started", job.key, time.time()))
         try:
-            value = resolve(job.fn)(job.payload)
+            with _cpu_cap(job.cpu_s):
+                value = resolve(job.fn)(job.payload)
             message = ("ok", job.key, value, time.time())
         except BaseException:
             message = ("error", job.key, traceback.format_exc(), time.time())

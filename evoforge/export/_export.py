@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -8,11 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from evoforge._errors import EvoforgeError
+from evoforge.design import Design
 from evoforge.export._source import model_source
 from evoforge.goal import Goal, goal_from_json
 from evoforge.spaces import InputSpec
 from evoforge.storage import Store, StudyRecord
 from evoforge.study import lineage_view
+from evoforge.tasks import make_task
 
 
 def _write_all(out: Path, files: dict[str, bytes]) -> None:
@@ -47,6 +50,13 @@ def _input_spec(info: dict[str, Any], goal: Goal) -> InputSpec:
     return task.splits.input_spec()
 
 
+def _weights_test_accuracy(goal: Goal, design: Design, artifact: bytes | None) -> float | None:
+    try:
+        return make_task(goal.task).test_accuracy(design, artifact)
+    except (EvoforgeError, OSError, ValueError):
+        return None  # the data is not here (the export needs only the store); the card says "not measured"
+
+
 def export_champion(store: Store, study: StudyRecord, out: str | Path) -> list[Path]:
     """Write the champion as ``model.py`` + ``weights.safetensors`` (trained tasks) and ``card.json``.
 
@@ -58,23 +68,28 @@ def export_champion(store: Store, study: StudyRecord, out: str | Path) -> list[P
         raise EvoforgeError(f"study {study.name!r} has no champion yet: nothing to export")
     champ = gens[-1]
     trial = next(t for t in store.trials(study.id, states=("complete",)) if t.number == champ.trial_number)
+    artifact = store.artifact(study.id, champ.trial_number)
+    # The card describes these weights: their own test accuracy, measured now when the task's data is at hand, and
+    # the evidence that promoted the design (its mean over the evidence retrainings): a statement about the design.
+    weights_test = _weights_test_accuracy(goal, champ.design, artifact)
+    case = next((c for c in store.promotions(study.id) if c.trial_number == champ.trial_number), None)
     card: dict[str, Any] = {
         "study": study.name,
         "generation": champ.number,
         "trial": champ.trial_number,
         "design": {"hash": champ.design.hash, "space": champ.design.space, "genes": champ.design.genes},
         "task": goal.task,
-        "metrics": {**trial.metrics, "test_accuracy": champ.test_accuracy},
+        "metrics": {**trial.metrics, "test_accuracy": weights_test},
         "promotion": champ.reason,
+        "evidence": {"design_test_accuracy_mean": champ.test_accuracy, **(case.evidence if case else {})},
         "lineage": lineage_view(store, study)["generations"],
         "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     files: dict[str, bytes] = {}
-    artifact = store.artifact(study.id, champ.trial_number)
     if artifact is not None:
         title = (
             f"evoforge champion of study {study.name!r}: generation {champ.number}, trial #{trial.number}, "
-            f"design {champ.design.hash}; test accuracy {_fraction(champ.test_accuracy)}."
+            f"design {champ.design.hash}; test accuracy of these weights {_fraction(weights_test)}."
         )
         files["model.py"] = model_source(champ.design.genes, _input_spec(trial.info, goal), title).encode()
         files["weights.safetensors"] = artifact
@@ -84,4 +99,8 @@ def export_champion(store: Store, study: StudyRecord, out: str | Path) -> list[P
         card["note"] = "tabular task: the design is a table entry; there are no trained weights to export"
     files["card.json"] = (json.dumps(card, indent=2, default=str) + "\n").encode()
     _write_all(Path(out), files)
+    digests = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+    store.log_event(
+        study.id, "exported", {"out": str(Path(out).resolve()), "generation": champ.number, "sha256": digests}
+    )
     return [Path(out) / name for name in files]

@@ -34,9 +34,18 @@ class Constraint(_Section):
 
 
 class Budget(_Section):
+    """Limits a person sets. The study stops cleanly at the first cap it reaches and says which; a trial past a
+    per-trial cap is stopped and recorded as failed with the cap it broke."""
+
     trials: int = Field(ge=1, description="trials to evaluate (infeasible proposals are not counted)")
-    trial_timeout_s: float = Field(600.0, gt=0)
-    wall_time_s: float | None = Field(None, gt=0)
+    trial_timeout_s: float = Field(600.0, gt=0, description="per trial: wall-clock seconds")
+    trial_cpu_s: float | None = Field(None, gt=0, description="per trial: CPU seconds of its worker process")
+    trial_memory_mb: float | None = Field(None, gt=0, description="per trial: resident memory of its worker (MiB)")
+    wall_time_s: float | None = Field(None, gt=0, description="the whole run, from its start")
+    device_time_s: float | None = Field(
+        None, gt=0, description="all study's trainings together: summed seconds of trials and evidence retrainings"
+    )
+    energy_j: float | None = Field(None, gt=0, description="all study's trainings together: summed energy_j")
 
 
 class Search(_Section):
@@ -99,9 +108,47 @@ class Schedule(_Section):
         return self
 
 
+class AutoWhen(_Section):
+    """With ``promotion: human``, promotions small enough to go through without a person: every bound given must
+    hold (the number of changed genes; the challenger's params as a multiple of the champion's)."""
+
+    max_changes: int | None = Field(None, ge=0)
+    max_param_growth: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _some_bound(self) -> AutoWhen:
+        if self.max_changes is None and self.max_param_growth is None:
+            raise ValueError("give max_changes, max_param_growth or both")
+        return self
+
+
+class Attribution(_Section):
+    """How a challenger's changes are credited: up to ``max_changes`` changes, each is undone one at a time;
+    more, a Shapley estimate over ``permutations`` random orders. Every variant is retrained on the evidence seeds."""
+
+    enabled: bool = True
+    max_changes: int = Field(6, ge=1)
+    permutations: int = Field(4, ge=1)
+
+
 class Oversight(_Section):
-    promotion: Literal["auto"] = "auto"
-    noise_margin: float = Field(0.0025, ge=0, description="a challenger must beat the champion by more than this")
+    """Who promotes, and on what evidence. A challenger whose single run beats the champion by more than
+    ``noise_margin`` is retrained with ``seeds`` seeds, as is the champion (same seeds, paired), and both are
+    measured on the held-out test split; it is promoted only when the mean gain's ``1 - level`` confidence interval
+    lies above zero, automatically (``auto``) or once a person approves (``human``, unless ``auto_when`` holds)."""
+
+    promotion: Literal["auto", "human"] = "auto"
+    auto_when: AutoWhen | None = None
+    seeds: int = Field(3, ge=2, description="evidence retrainings per design, paired by seed")
+    level: float = Field(0.05, gt=0, lt=0.5, description="significance level of the paired test")
+    noise_margin: float = Field(0.0025, ge=0, description="a single run must beat the champion by more than this")
+    attribution: Attribution = Attribution()
+
+    @model_validator(mode="after")
+    def _rules_need_a_person(self) -> Oversight:
+        if self.auto_when is not None and self.promotion == "auto":
+            raise ValueError("auto_when is for promotion: human (every promotion is automatic already)")
+        return self
 
 
 class Evaluation(_Section):

@@ -2,11 +2,15 @@
 
 from evoforge.storage._records import (
     FINISHED_STATES,
+    OPEN_PROMOTION_STATES,
+    PROMOTION_STATES,
     TRIAL_STATES,
     UNCHARGED_STATES,
     EventRecord,
     GenerationRecord,
     NewGeneration,
+    PromotionRecord,
+    Replicate,
     StudyRecord,
     TrialRecord,
 )
@@ -14,11 +18,15 @@ from evoforge.storage._store import Store
 
 __all__ = [
     "FINISHED_STATES",
+    "OPEN_PROMOTION_STATES",
+    "PROMOTION_STATES",
     "UNCHARGED_STATES",
     "TRIAL_STATES",
     "EventRecord",
     "GenerationRecord",
     "NewGeneration",
+    "PromotionRecord",
+    "Replicate",
     "Store",
     "StudyRecord",
     "TrialRecord",

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from evoforge._errors import StorageError
 from evoforge.storage import _schema as t
+from evoforge.storage._chain import GENESIS, event_hash
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -45,6 +46,27 @@ def open_engine(url: str, create: bool = True) -> Engine:
             t.metadata.create_all(engine)
         elif not inspect(engine).has_table("studies"):
             raise StorageError(f"--storage: {url} is not an evoforge store")
+        _upgrade(engine)
     except (SQLAlchemyError, ImportError) as exc:
         raise StorageError(f"--storage: cannot open {url}: {str(exc).splitlines()[0]}") from None
     return engine
+
+
+def _upgrade(engine: Engine) -> None:
+    """Bring a store written by an earlier evoforge up to this schema: new tables are made by ``create_all``; the
+    audit chain's columns are added to ``events`` and the events already there are chained, in the order they were
+    written, when the store is first opened (what they said before then is trusted as it stands)."""
+    columns = {c["name"] for c in inspect(engine).get_columns("events")}
+    if "seq" in columns:
+        return
+    t.metadata.create_all(engine)  # tables that did not exist yet (a read-only open skipped create_all)
+    with engine.begin() as c:
+        for name, kind in (("seq", "INTEGER"), ("prev_hash", "VARCHAR(64)"), ("hash", "VARCHAR(64)")):
+            c.execute(text(f"ALTER TABLE events ADD COLUMN {name} {kind}"))
+        heads: dict[int, tuple[int, str]] = {}
+        for r in c.execute(select(t.events).order_by(t.events.c.id)).all():
+            seq, prev = heads.get(r.study_id, (0, GENESIS))
+            digest = event_hash(r.study_id, seq + 1, prev, r.ts, r.kind, r.trial_number, r.payload_json)
+            c.execute(update(t.events).where(t.events.c.id == r.id).values(seq=seq + 1, prev_hash=prev, hash=digest))
+            heads[r.study_id] = (seq + 1, digest)
+        c.execute(text("CREATE UNIQUE INDEX IF NOT EXISTS ux_events_study_seq ON events (study_id, seq)"))

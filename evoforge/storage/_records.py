@@ -68,3 +68,41 @@ class EventRecord:
     kind: str
     trial_number: int | None
     payload: dict[str, Any]
+
+
+PROMOTION_STATES = ("gathering", "pending", "promoted", "approved", "rejected", "declined")
+OPEN_PROMOTION_STATES = ("gathering", "pending")  # not decided yet: evidence still coming, or waiting for a person
+
+
+@dataclass(frozen=True)
+class PromotionRecord:
+    """A challenger's case for replacing the champion (or founding the first generation): the evidence gathered for
+    it, what each of its changes contributed, and the decision. ``state``: ``gathering`` (evidence being measured),
+    ``pending`` (evidence passed, waiting for a person), ``promoted`` (passed, promoted automatically),
+    ``approved`` / ``rejected`` (a person decided), ``declined`` (the evidence did not show a significant gain)."""
+
+    number: int
+    trial_number: int
+    champion_generation: int | None
+    state: str
+    route: str | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+    attribution: dict[str, Any] = field(default_factory=dict)
+    decided_by: str | None = None
+    decided_at: float | None = None
+    comment: str | None = None
+    created_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class Replicate:
+    """One retraining of a design on an evidence seed: validation metrics plus ``test_accuracy`` on the held-out
+    split, or the error that stopped it."""
+
+    design_hash: str
+    seed: int
+    metrics: dict[str, float] | None
+    error: str | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+    started_at: float | None = None
+    finished_at: float | None = None

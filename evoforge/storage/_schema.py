@@ -88,6 +88,47 @@ events = Table(
     Column("kind", String(32), nullable=False),
     Column("trial_number", Integer, nullable=True),
     Column("payload_json", Text, nullable=False),
+    # The audit chain: each event of a study has the next sequence number and stores the hash of the one before, so
+    # an edited, deleted, inserted or reordered event breaks the chain (see evoforge.oversight.verify_chain).
+    Column("seq", Integer, nullable=True),
+    Column("prev_hash", String(64), nullable=True),
+    Column("hash", String(64), nullable=True),
+    Index("ux_events_study_seq", "study_id", "seq", unique=True),
+)
+
+promotions = Table(  # a challenger's case for replacing the champion: its evidence, attribution and the decision
+    "promotions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("study_id", ForeignKey("studies.id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("trial_id", ForeignKey("trials.id"), nullable=False),  # the challenger
+    Column("champion_generation", Integer, nullable=True),  # the generation it would replace (None: founding)
+    Column("state", String(16), nullable=False),
+    Column("route", String(8), nullable=True),  # auto | human: who decides once the evidence passes
+    Column("evidence_json", Text, nullable=True),
+    Column("attribution_json", Text, nullable=True),
+    Column("decided_by", String(200), nullable=True),
+    Column("decided_at", Float, nullable=True),
+    Column("comment", Text, nullable=True),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("study_id", "number"),
+    UniqueConstraint("study_id", "trial_id"),
+)
+
+replicates = Table(  # a design retrained on one of the study's evidence seeds and measured on the held-out split
+    "replicates",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("study_id", ForeignKey("studies.id"), nullable=False),
+    Column("design_hash", ForeignKey("designs.hash"), nullable=False),
+    Column("seed", Integer, nullable=False),
+    Column("metrics_json", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("info_json", Text, nullable=True),
+    Column("started_at", Float, nullable=True),
+    Column("finished_at", Float, nullable=True),
+    UniqueConstraint("study_id", "design_hash", "seed"),
 )
 
 artifacts = Table(

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import importlib
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -15,6 +14,7 @@ from evoforge._errors import StorageError
 from evoforge.design import Design
 from evoforge.storage import _schema as t
 from evoforge.storage._engine import open_engine
+from evoforge.storage._promotions import PromotionRows
 from evoforge.storage._records import (
     FINISHED_STATES,
     EventRecord,
@@ -23,9 +23,10 @@ from evoforge.storage._records import (
     StudyRecord,
     TrialRecord,
 )
+from evoforge.storage._sql import append_event, insert_design, insert_generation, trial_id
 
 
-class Store:
+class Store(PromotionRows):
     """The single source of truth of every study. It records and answers; it never decides.
 
     Contract: each write is one transaction, so a process killed at any moment leaves either the whole change or
@@ -44,7 +45,7 @@ class Store:
                 sid = c.execute(
                     insert(t.studies).values(name=name, goal_json=goal_json, created_at=now)
                 ).inserted_primary_key[0]  # type: ignore[index]  # noqa: E501
-                self._event(c, sid, "study_created", None, {"name": name})
+                append_event(c, sid, "study_created", None, {"name": name})
         except IntegrityError:
             raise StorageError(f"study {name!r} already exists") from None
         return StudyRecord(sid, name, goal_json, now)
@@ -62,7 +63,7 @@ class Store:
     def update_goal(self, study_id: int, goal_json: str, changes: Sequence[str]) -> None:
         with self.engine.begin() as c:
             c.execute(update(t.studies).where(t.studies.c.id == study_id).values(goal_json=goal_json))
-            self._event(c, study_id, "goal_changed", None, {"changes": list(changes)})
+            append_event(c, study_id, "goal_changed", None, {"changes": list(changes)})
 
     # -- trials ----------------------------------------------------------------------------------------------------
     def add_trial(
@@ -85,7 +86,7 @@ class Store:
         proposer noted about it (its prediction, its route), kept in the ``proposed`` event."""
         now = time.time()
         with self._writing(f"trial {number} already exists in this study; is another coordinator running it?") as c:
-            self._insert_design(c, design)
+            insert_design(c, design)
             tid = c.execute(
                 insert(t.trials).values(
                     study_id=study_id,
@@ -113,7 +114,7 @@ class Store:
                     .all()
                 )
                 c.execute(insert(t.lineage), [{"child_id": tid, "parent_id": p} for p in ids])
-            self._event(
+            append_event(
                 c,
                 study_id,
                 "proposed",
@@ -127,7 +128,7 @@ class Store:
                 },
             )
             if state in FINISHED_STATES:
-                self._event(c, study_id, state, number, {"error": error})
+                append_event(c, study_id, state, number, {"error": error})
         return TrialRecord(
             tid,
             number,
@@ -180,7 +181,7 @@ class Store:
         if started_at is not None:
             times["started_at"] = started_at
         with self._writing(f"generation of trial {number} already recorded; is another coordinator running?") as c:
-            tid = self._trial_id(c, study_id, number)
+            tid = trial_id(c, study_id, number)
             done = c.execute(
                 update(t.trials)
                 .where(t.trials.c.id == tid, t.trials.c.state == "running")
@@ -194,30 +195,9 @@ class Store:
             )
             if done.rowcount != 1:  # two coordinators, or a trial finished twice: refuse, record nothing
                 raise StorageError(f"trial {number} is not running; its outcome was not recorded")
-            self._event(c, study_id, state, number, {"metrics": metrics, "error": error, **(note or {})})
+            append_event(c, study_id, state, number, {"metrics": metrics, "error": error, **(note or {})})
             if generation is not None:
-                c.execute(
-                    insert(t.generations).values(
-                        study_id=study_id,
-                        number=generation.number,
-                        trial_id=tid,
-                        score=generation.score,
-                        test_accuracy=generation.test_accuracy,
-                        reason=generation.reason,
-                        created_at=now,
-                    )
-                )
-                self._event(
-                    c,
-                    study_id,
-                    "promoted",
-                    number,
-                    {
-                        "generation": generation.number,
-                        "test_accuracy": generation.test_accuracy,
-                        "reason": generation.reason,
-                    },
-                )
+                insert_generation(c, study_id, tid, number, generation)
             if artifact is not None:
                 c.execute(insert(t.artifacts).values(trial_id=tid, data=artifact))
             c.execute(delete(t.checkpoints).where(t.checkpoints.c.trial_id == tid))
@@ -228,8 +208,8 @@ class Store:
         """Record a running trial's result at a milestone and, when it goes on, the checkpoint (epoch, bytes) it goes
         on from, in one transaction: a resumed study continues it from there, under the decision already made."""
         with self.engine.begin() as c:
-            tid = self._trial_id(c, study_id, number)
-            self._event(c, study_id, "report", number, payload)
+            tid = trial_id(c, study_id, number)
+            append_event(c, study_id, "report", number, payload)
             c.execute(delete(t.checkpoints).where(t.checkpoints.c.trial_id == tid))
             if checkpoint is not None:
                 c.execute(insert(t.checkpoints).values(trial_id=tid, epoch=checkpoint[0], data=checkpoint[1]))
@@ -260,7 +240,7 @@ class Store:
                     .where(t.trials.c.study_id == study_id, t.trials.c.state == "running")
                     .values(state="waiting", started_at=None)
                 )
-                self._event(c, study_id, "requeued", None, {"trials": list(stale)})
+                append_event(c, study_id, "requeued", None, {"trials": list(stale)})
         return self.trials(study_id, states=("waiting",))
 
     def trials(self, study_id: int, states: Iterable[str] | None = None) -> list[TrialRecord]:
@@ -292,7 +272,7 @@ class Store:
                 .where(t.generations.c.study_id == study_id, t.generations.c.number == generation)
                 .values(test_accuracy=value)
             )
-            self._event(c, study_id, "tested", None, {"generation": generation, "test_accuracy": value})
+            append_event(c, study_id, "tested", None, {"generation": generation, "test_accuracy": value})
 
     def finish_order(self, study_id: int) -> list[int]:
         """Trial numbers in the order their outcomes were recorded (the order a proposer was told them)."""
@@ -329,7 +309,7 @@ class Store:
                     if gone.rowcount != 1:
                         return "another coordinator"
                 c.execute(insert(t.leases).values(study_id=study_id, owner=owner, heartbeat=time.time()))
-                self._event(c, study_id, "lease_taken", None, {"owner": owner, "from": row.owner if row else None})
+                append_event(c, study_id, "lease_taken", None, {"owner": owner, "from": row.owner if row else None})
         except IntegrityError:
             return "another coordinator"
         return None
@@ -387,11 +367,11 @@ class Store:
 
     def log_event(self, study_id: int, kind: str, payload: dict[str, Any], trial_number: int | None = None) -> None:
         with self.engine.begin() as c:
-            self._event(c, study_id, kind, trial_number, payload)
+            append_event(c, study_id, kind, trial_number, payload)
 
     def artifact(self, study_id: int, number: int) -> bytes | None:
         with self.engine.connect() as c:
-            tid = self._trial_id(c, study_id, number)
+            tid = trial_id(c, study_id, number)
             return c.execute(select(t.artifacts.c.data).where(t.artifacts.c.trial_id == tid)).scalar()
 
     # -- internals -------------------------------------------------------------------------------------------------
@@ -403,37 +383,6 @@ class Store:
                 yield c
         except IntegrityError:
             raise StorageError(conflict) from None
-
-    @staticmethod
-    def _insert_design(c: Connection, design: Design) -> None:
-        # Designs are shared by every study in the store: insert-if-absent, safe against a concurrent insert.
-        values = {"hash": design.hash, "space": design.space, "genes_json": json.dumps(design.genes, sort_keys=True)}
-        if c.dialect.name in ("sqlite", "postgresql"):
-            dialect = importlib.import_module(f"sqlalchemy.dialects.{c.dialect.name}")
-            c.execute(dialect.insert(t.designs).values(**values).on_conflict_do_nothing(index_elements=["hash"]))
-        elif c.execute(select(t.designs.c.hash).where(t.designs.c.hash == design.hash)).first() is None:
-            c.execute(insert(t.designs).values(**values))
-
-    @staticmethod
-    def _event(c: Connection, study_id: int, kind: str, number: int | None, payload: dict[str, Any]) -> None:
-        c.execute(
-            insert(t.events).values(
-                study_id=study_id,
-                ts=time.time(),
-                kind=kind,
-                trial_number=number,
-                payload_json=json.dumps(payload, default=str),
-            )
-        )
-
-    @staticmethod
-    def _trial_id(c: Connection, study_id: int, number: int) -> int:
-        tid = c.execute(
-            select(t.trials.c.id).where(t.trials.c.study_id == study_id, t.trials.c.number == number)
-        ).scalar()
-        if tid is None:
-            raise StorageError(f"trial {number} does not exist in this study")
-        return int(tid)
 
     @staticmethod
     def _parents(c: Connection, study_id: int) -> dict[int, tuple[int, ...]]:

@@ -1,20 +1,23 @@
-"""Studies: the loop that proposes, evaluates, records and promotes, and resumes from the store."""
+"""Studies: the loop that proposes, evaluates, records and promotes on evidence, and resumes from the store."""
 
-from evoforge.study._loop import Coordinator, RunReport, open_study, run_study, trial_seed
-from evoforge.study._promotion import Champion, promotion_reason
+from evoforge.study._loop import Coordinator, RunReport, trial_seed
+from evoforge.study._promotion import Champion, Gate, evidence_seeds, held_out
+from evoforge.study._run import open_study, run_study
 from evoforge.study._setup import Setup, prepare
 from evoforge.study._views import find_study, lineage_view, status_view, trial_row
 
 __all__ = [
     "Champion",
     "Coordinator",
+    "Gate",
     "RunReport",
     "Setup",
+    "evidence_seeds",
     "find_study",
+    "held_out",
     "lineage_view",
     "open_study",
     "prepare",
-    "promotion_reason",
     "run_study",
     "status_view",
     "trial_row",

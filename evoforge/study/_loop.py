@@ -1,33 +1,36 @@
 """The coordinator: asks the proposer, checks limits, hands trials to the executor, records what comes back and
-promotes champions. It holds no state that the store does not also hold."""
+drives the promotion gate. It holds no state that the store does not also hold."""
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import os
 import time
 from collections import deque
 from dataclasses import asdict, dataclass, replace
 
-from evoforge._errors import EvoforgeError, GoalError
+from evoforge._errors import EvoforgeError
 from evoforge.design import Design
 from evoforge.executors import Executor, Job, Outcome
-from evoforge.goal import Goal, Search, goal_from_json
+from evoforge.goal import Search
 from evoforge.proposers import Proposal, Proposer, make_proposer
 from evoforge.schedulers import Scheduler, make_scheduler
-from evoforge.storage import UNCHARGED_STATES, NewGeneration, Store, StudyRecord, TrialRecord
+from evoforge.storage import UNCHARGED_STATES, Replicate, Store, StudyRecord, TrialRecord
 from evoforge.study._front import StudyFront, fixed_reference
 from evoforge.study._history import history, proposal_infos, proposal_of, transfer_sources
-from evoforge.study._lease import HEARTBEAT_S, take_lease
+from evoforge.study._lease import HEARTBEAT_S
+from evoforge.study._limits import Spend, cap_reached
 from evoforge.study._progress import Progress
-from evoforge.study._promotion import Champion, promotion_reason
-from evoforge.study._setup import MINIMIZED_CURVE_METRICS, Setup, prepare
+from evoforge.study._promotion import Conclusion, Gate, single_run_beats
+from evoforge.study._setup import MINIMIZED_CURVE_METRICS, Setup
 from evoforge.tasks import EvalSettings
 
 MAX_INFEASIBLE_IN_A_ROW = 500
 INSIGHT_EVERY = 10  # log what the proposer has learned (operator weights, predictor fit) every this many results
 WORKER_FN = "evoforge.study._worker:run_trial"
-TEST_FN = "evoforge.study._worker:measure_test"
+REPLICATE_FN = "evoforge.study._worker:replicate"
+POLL_DECISION_S = 2.0  # how often a running study looks for a person's decision on a pending promotion
 
 
 @dataclass(frozen=True)
@@ -40,47 +43,6 @@ class RunReport:
 
 def trial_seed(search_seed: int, number: int) -> int:
     return int.from_bytes(hashlib.sha256(f"{search_seed}:{number}".encode()).digest()[:4], "little")
-
-
-def open_study(store: Store, goal: Goal) -> StudyRecord:
-    """The study named by ``goal``: created, or resumed if the same goal (budget aside) made it before."""
-    record = store.get_study(goal.study)
-    if record is None:
-        return store.create_study(goal.study, goal.to_json())
-    old = goal_from_json(record.goal_json)
-    changed = [k for k in Goal.model_fields if k != "budget" and getattr(old, k) != getattr(goal, k)]
-    if changed:
-        raise GoalError(
-            f"study {goal.study!r} exists with a different goal (changed: {', '.join(changed)}); use another study name"
-        )
-    return record
-
-
-def adopt_stored_search(store: Store, goal: Goal) -> Goal:
-    """A study made before search profiles existed stored its search with the old defaults filled in
-    (``proposer: evolution, population: 16``); the same goal file now leaves them unset. Such a study keeps the
-    search it was run with, so its goal still matches and it resumes as it began."""
-    record = store.get_study(goal.study)
-    if record is None:
-        return goal
-    old = goal_from_json(record.goal_json).search
-    new = goal.search
-    unset = new.profile is None and new.proposer is None and new.population is None and new.tournament is None
-    legacy = old.profile is None and old.proposer is not None and old.population is not None
-    same_rest = (old.seed, old.start_from, old.transfer_from, old.options) == (
-        new.seed,
-        new.start_from,
-        new.transfer_from,
-        new.options,
-    )
-    return goal.model_copy(update={"search": old}) if unset and legacy and same_rest else goal
-
-
-def apply_budget(store: Store, study: StudyRecord, goal: Goal) -> None:
-    """Record a changed budget (the one part of a goal that may change between runs); call holding the lease."""
-    old = goal_from_json(study.goal_json).budget
-    if old != goal.budget:
-        store.update_goal(study.id, goal.to_json(), [f"budget: {old} -> {goal.budget}"])
 
 
 class Coordinator:
@@ -104,8 +66,12 @@ class Coordinator:
         self.proposer: Proposer = make_proposer(self.search, setup.space, setup.start_from)
         self.pending: dict[int, TrialRecord] = {}
         self.counts: dict[str, int] = {}
-        self.champion: Champion | None = None
-        self.tests: deque[Job] = deque()  # champions' test measurements waiting for a worker
+        self.gate = Gate(self.goal, store, study, setup.space)
+        self.side: deque[Job] = deque()  # evidence retrainings waiting for a worker (they go before new trials)
+        self.side_jobs: dict[int, tuple[Design, int]] = {}  # job key (negative) -> (design, evidence seed)
+        self.scored: list[tuple[float, int]] = []  # (-score, trial number) of complete trials, best first
+        self.spend = Spend()
+        self._polled = 0.0
         self.front = StudyFront(self.goal, fixed_reference(self.goal, setup.space))
         self.scheduler: Scheduler = make_scheduler(self.goal.scheduler)
         self.paused: dict[int, tuple[int, bytes]] = {}  # trial -> (epoch reached, checkpoint to go on from)
@@ -153,13 +119,13 @@ class Coordinator:
         self._insights_at = designer[-1].payload.get("after", -1) if designer else -1
         for event in self.store.events(self.study.id, "report"):  # the scheduler's state is its reports
             self.scheduler.report(int(event.trial_number or 0), event.payload["epoch"], event.payload["value"])
-        gens = self.store.generations(self.study.id)
-        if gens:
-            self.champion = Champion(gens[-1].number, gens[-1].trial_number, gens[-1].score)
-        untestable = {e.payload["generation"] for e in self.store.events(self.study.id, "test_failed")}
-        for g in gens:
-            if g.test_accuracy is None and g.number not in untestable:
-                self._queue_test(g.number, g.design, self.store.artifact(self.study.id, g.trial_number))
+        self.trials = trials
+        for t in trials.values():
+            score = self.goal.score(t.metrics) if t.state == "complete" else None
+            if score is not None:
+                self.scored.append((-score, t.number))
+        self.scored.sort()
+        self.spend = Spend.of(self.store, self.study.id)
         self.next_number = max(trials, default=-1) + 1
         self.queue = deque(self.store.requeue_inflight(self.study.id))
         self.counts = self.store.count_trials(self.study.id)  # after the requeue: in-flight trials are waiting now
@@ -177,18 +143,17 @@ class Coordinator:
     # -- the loop ---------------------------------------------------------------------------------------------------
     def run(self, progress: Progress) -> RunReport:
         started = time.monotonic()
-        wall = self.goal.budget.wall_time_s
-        reason = "trial budget spent"
+        reason = None
         try:
             while True:
-                out_of_time = wall is not None and time.monotonic() - started > wall
-                if out_of_time:
-                    reason = f"wall-time budget of {wall:g} s spent"
-                while self.executor.running < self.executor.capacity:
-                    if self.tests:
-                        self.executor.submit(self.tests.popleft())
+                reason = reason or cap_reached(self.goal.budget, time.monotonic() - started, self.spend)
+                if reason is None:
+                    self._advance_gate()
+                while reason is None and self.executor.running < self.executor.capacity:
+                    if self.side:
+                        self._submit_job(self.side.popleft())
                         continue
-                    trial = None if out_of_time else self._next_trial()
+                    trial = self._next_trial()
                     if trial is None:
                         break
                     self._submit(trial)
@@ -203,15 +168,26 @@ class Coordinator:
             # Trials still in flight stay `running` in the store and are re-run by the next `evoforge run`.
             self.store.log_event(self.study.id, "run_stopped", {"reason": str(exc)})
             raise
+        reason = reason or self._finished_because()
         self._show(progress, force=True)
         self._log_insights(force=True)
-        self.store.log_event(self.study.id, "run_stopped", {"reason": reason})
+        self.store.log_event(self.study.id, "run_stopped", {"reason": reason, "spent": self.spend.as_dict()})
+        champion = self.gate.champion
         return RunReport(
             self.study.name,
             reason,
             self.store.count_trials(self.study.id),
-            self.champion.generation if self.champion else None,
+            champion.generation if champion else None,
         )
+
+    def _finished_because(self) -> str:
+        case = self.gate.case
+        waiting = (
+            f"; promotion {case.number} waits for a person (evoforge review)"
+            if case and case.state == "pending"
+            else ""
+        )
+        return f"trial budget of {self.goal.budget.trials} trials spent{waiting}"
 
     def _log_insights(self, force: bool = False) -> None:
         """Record what the proposer has learned (operator and route weights, its predictor's fit) as a
@@ -236,8 +212,9 @@ class Coordinator:
             raise EvoforgeError(f"study {self.study.name!r} was taken over by another coordinator; stopping")
 
     def _show(self, progress: Progress, force: bool = False) -> None:
-        best = abs(self.champion.score) if self.champion else None
-        generation = self.champion.generation if self.champion else None
+        champion = self.gate.champion
+        best = abs(champion.score) if champion else None
+        generation = champion.generation if champion else None
         progress.update(self.done, self.executor.running, best, generation, force=force)
 
     def _next_trial(self) -> TrialRecord | None:
@@ -310,27 +287,23 @@ class Coordinator:
             self._move("waiting", "running")
             trial = replace(trial, state="running")
         self.pending[trial.number] = trial
-        self.executor.submit(Job(trial.number, WORKER_FN, payload, self.goal.budget.trial_timeout_s))
+        self._submit_job(Job(trial.number, WORKER_FN, payload))
+
+    def _submit_job(self, job: Job) -> None:
+        """Hand a job to the executor under the goal's per-trial caps (wall clock, CPU time, memory)."""
+        b = self.goal.budget
+        self.executor.submit(
+            replace(job, timeout_s=b.trial_timeout_s, cpu_s=b.trial_cpu_s, memory_mb=b.trial_memory_mb)
+        )
 
     def _move(self, old: str, new: str) -> None:
         self.counts[old] = self.counts.get(old, 0) - 1
         self.counts[new] = self.counts.get(new, 0) + 1
 
-    def _queue_test(self, generation: int, design: Design, artifact: bytes | None) -> None:
-        # The held-out test split is read here, for a champion, and nowhere else; in a worker, like any trial.
-        payload = {"task": self.goal.task, "design": design.to_json(), "artifact": artifact}
-        self.tests.append(Job(-(generation + 1), TEST_FN, payload, self.goal.budget.trial_timeout_s))
-
-    def _record_test(self, outcome: Outcome) -> None:
-        generation = -outcome.key - 1
-        if outcome.ok:
-            self.store.set_test_accuracy(self.study.id, generation, float(outcome.value))
-        else:  # recorded, not retried: the generation stands, without a test score
-            self.store.log_event(self.study.id, "test_failed", {"generation": generation, "error": outcome.error})
-
     def _record(self, outcome: Outcome) -> None:
+        busy = self.spend.add(outcome)
         if outcome.key < 0:
-            self._record_test(outcome)
+            self._record_side(outcome)
             return
         trial = self.pending.pop(outcome.key)
         if not outcome.ok:
@@ -339,7 +312,7 @@ class Coordinator:
                 trial.number,
                 "failed",
                 error=outcome.error,
-                note={"hypervolume": self.front.hypervolume},
+                note={"hypervolume": self.front.hypervolume, "busy_s": busy},
                 started_at=outcome.started_at,
                 finished_at=outcome.finished_at,
             )
@@ -359,23 +332,23 @@ class Coordinator:
             info["constraint_violations"] = broken
         score = self.goal.score(metrics)
         hypervolume = self.front.add(trial.number, metrics)
-        generation, artifact = self._maybe_promote(trial, score, outcome.value["artifact"])
         self.store.finish_trial(
             self.study.id,
             trial.number,
             "complete",
             metrics=metrics,
             info=info,
-            generation=generation,
-            artifact=artifact,
+            artifact=outcome.value["artifact"] if score is not None else None,  # weights kept for possible champions
             started_at=outcome.started_at,
             finished_at=outcome.finished_at,
-            note={"hypervolume": hypervolume},
+            note={"hypervolume": hypervolume, "busy_s": busy},
         )
         self._move("running", "complete")
+        self.trials[trial.number] = replace(trial, state="complete", metrics=metrics, info=info)
+        if score is not None:
+            bisect.insort(self.scored, (-score, trial.number))
+        self.spend.add_energy(metrics)
         self.proposer.tell(trial.number, trial.design, self.goal.values(metrics), self._proposal(trial))
-        if generation is not None:
-            self._queue_test(generation.number, trial.design, artifact)
 
     def _at_milestone(self, trial: TrialRecord, metrics: dict[str, float], info: dict, checkpoint: bytes) -> None:
         """A trial paused at a rung: the scheduler lets it go on (trained further from its checkpoint) or stops it,
@@ -385,12 +358,14 @@ class Coordinator:
         epoch = int(info["epoch"])
         go_on = self.scheduler.report(trial.number, epoch, value)
         payload = {"epoch": epoch, "value": value, "metrics": metrics, "continue": go_on, "curve": info.get("curve")}
+        payload["busy_s"] = self.spend.last
         self.store.record_report(self.study.id, trial.number, payload, (epoch, checkpoint) if go_on else None)
         if go_on:
             self.paused[trial.number] = (epoch, checkpoint)
             self._submit(trial)
             return
         self.paused.pop(trial.number, None)
+        self.spend.add_energy(metrics)
         note = {"hypervolume": self.front.hypervolume}
         self.store.finish_trial(self.study.id, trial.number, "pruned", metrics=metrics, info=info, note=note)
         self._move("running", "pruned")
@@ -401,52 +376,92 @@ class Coordinator:
     def _proposal(self, trial: TrialRecord) -> Proposal:
         return proposal_of(trial, self.infos.get(trial.number))
 
-    def _maybe_promote(
-        self, trial: TrialRecord, score: float | None, artifact: bytes | None
-    ) -> tuple[NewGeneration | None, bytes | None]:
-        if score is None:
-            return None, None
-        metric = self.goal.objective[0]
-        reason = promotion_reason(self.champion, score, metric, self.goal.oversight.noise_margin)
-        if reason is None:
-            return None, None
-        number = 0 if self.champion is None else self.champion.generation + 1
-        self.champion = Champion(number, trial.number, score)
-        return NewGeneration(number, score, None, reason), artifact  # its test accuracy is measured next
+    # -- the promotion gate ------------------------------------------------------------------------------------------
+    def _advance_gate(self) -> None:
+        """Open a case for the best challenger not judged yet, queue the retrainings its stage needs, and conclude
+        it once they are in; a pending case waits for a person's decision (looked up every few seconds)."""
+        for _ in range(100):  # each pass opens, advances or concludes a case; stop when nothing moves
+            case = self.gate.case
+            if case is None:
+                challenger = self._next_challenger()
+                if challenger is None:
+                    return
+                self.gate.open(challenger)
+                continue
+            if case.state == "pending":
+                if time.monotonic() - self._polled > POLL_DECISION_S:
+                    self._polled = time.monotonic()
+                    if self.gate.refresh() and self.gate.case is None:
+                        continue
+                return
+            trial = self.trials[case.trial_number]
+            needed = self.gate.needed(trial.design)
+            if needed or self.side_jobs:
+                self._queue_side(needed)
+                return
+            self._concluded(self.gate.conclude(trial), trial)
 
+    def _next_challenger(self) -> TrialRecord | None:
+        judged, margin = self.gate.judged, self.goal.oversight.noise_margin
+        for negative, number in self.scored:
+            if number not in judged:
+                return self.trials[number] if single_run_beats(self.gate.champion, -negative, margin) else None
+        return None
 
-def run_study(
-    goal: Goal, storage: str = "sqlite:///evoforge.db", workers: int | None = None, quiet: bool = True
-) -> RunReport:
-    """Run (or resume) the study that ``goal`` describes until its budget is spent.
+    def _queue_side(self, needed: list[tuple[Design, int]]) -> None:
+        busy = set(self.side_jobs.values())
+        for design, seed in needed:
+            if (design, seed) in busy:
+                continue
+            key = min(self.side_jobs, default=0) - 1
+            self.side_jobs[key] = (design, seed)
+            payload = {
+                "task": self.goal.task,
+                "design": design.to_json(),
+                "seed": seed,
+                "settings": asdict(self.settings),
+            }
+            self.side.append(Job(key, REPLICATE_FN, payload))
 
-    ``workers``: size of the local process pool (default: the machine's cores); 0 runs trials in this process.
-    Raises ``GoalError`` / ``StorageError`` before anything is written when the goal or storage is bad.
-    """
-    from evoforge.executors import InlineExecutor, LocalPool
+    def _record_side(self, outcome: Outcome) -> None:
+        design, seed = self.side_jobs.pop(outcome.key)
+        value = outcome.value or {}
+        replicate = Replicate(
+            design.hash,
+            seed,
+            value.get("metrics") if outcome.ok else None,
+            None if outcome.ok else outcome.error,
+            {**value.get("info", {}), "busy_s": self.spend.last},
+            outcome.started_at,
+            outcome.finished_at,
+        )
+        self.gate.record(design, seed, replicate)
+        self.spend.add_energy(replicate.metrics)
 
-    if workers is not None and workers < 0:
-        raise GoalError(f"--workers: expected 0 or more, got {workers}")
-    setup = prepare(goal)
-    store = Store(storage)
-    adopted = adopt_stored_search(store, goal)
-    if adopted is not goal:
-        goal, setup = adopted, prepare(adopted)
-    transfer_sources(store, goal.study, goal, setup.space.name)  # checked before anything is written
-    study = open_study(store, goal)
-    owner = take_lease(store, study)
-    workers = os.cpu_count() or 1 if workers is None else workers
-    try:
-        apply_budget(store, study, goal)
-        executor: Executor = LocalPool(workers) if workers > 0 else InlineExecutor()
-        try:
-            coordinator = Coordinator(setup, store, study, executor, workers, owner)
-            progress = Progress(goal.budget.trials, coordinator.done, quiet=quiet)
-            try:
-                return coordinator.run(progress)
-            finally:
-                progress.close()
-        finally:
-            executor.shutdown()
-    finally:
-        store.release_lease(study.id, owner)
+    def _concluded(self, conclusion: Conclusion, trial: TrialRecord) -> None:
+        attribution = conclusion.attribution or {}
+        if attribution.get("simpler") is not None and self.charged < self.goal.budget.trials:
+            self._propose_simpler(trial, Design.make(trial.design.space, attribution["simpler"]), attribution)
+
+    def _propose_simpler(self, trial: TrialRecord, design: Design, attribution: dict) -> None:
+        """The challenger without the changes that showed no gain, proposed as a trial like any other."""
+        function = self.setup.space.canonical(design)
+        if function in self.functions:
+            return
+        drops = ", ".join(attribution["simpler_drops"])
+        number = self.next_number
+        self.next_number += 1
+        record = self.store.add_trial(
+            self.study.id,
+            number,
+            design,
+            proposer="attribution",
+            operator="simplify",
+            rationale=f"trial #{trial.number} without {drops}: no measurable gain from them",
+            parents=(trial.number,),
+            seed=trial_seed(self.goal.search.seed, number),
+            state="waiting",
+        )
+        self.counts["waiting"] = self.counts.get("waiting", 0) + 1
+        self.functions[function] = number
+        self.queue.append(record)

@@ -1,8 +1,20 @@
-"""When a challenger becomes the next generation's champion (automatic policy)."""
+"""The promotion gate: a challenger replaces the champion only on evidence. Its single run must first beat the
+champion by the noise margin; then both are retrained on the study's evidence seeds and measured on the held-out
+test split, a paired test decides, the challenger's changes are attributed, and the promotion goes through
+automatically or waits for a person. Every step is a row or an event in the store, so a resumed study picks the case
+up where it stood."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from typing import Any
+
+from evoforge.design import Design
+from evoforge.goal import Goal
+from evoforge.oversight import AttributionPlan, attribute, changes, mean_ci, paired_test, plan_attribution
+from evoforge.spaces import Space
+from evoforge.storage import NewGeneration, PromotionRecord, Replicate, Store, StudyRecord, TrialRecord
 
 
 @dataclass(frozen=True)
@@ -10,19 +22,194 @@ class Champion:
     generation: int
     trial_number: int
     score: float
+    design: Design
 
 
-def promotion_reason(champion: Champion | None, score: float, metric: str, margin: float) -> str | None:
-    """Why a challenger with ``score`` (higher is better) should be promoted, or None if it should not.
+def evidence_seeds(search_seed: int, k: int) -> list[int]:
+    """The study's evidence seeds: the same for every design, so champion and challenger runs pair up; distinct
+    from every trial's own seed."""
+    return [
+        int.from_bytes(hashlib.sha256(f"{search_seed}:evidence:{i}".encode()).digest()[:4], "little") for i in range(k)
+    ]
 
-    The first scored, feasible trial founds generation 0; after that a challenger must beat the champion by more
-    than ``margin``, so a re-measurement of noise does not start a generation.
-    """
-    if champion is None:
-        return f"first feasible design ({metric} {abs(score):.4f})"
-    if score > champion.score + margin:
-        return (
-            f"{metric} {abs(score):.4f} beats champion #{champion.trial_number} ({abs(champion.score):.4f}) by "
-            f"more than the noise margin {margin:g}"
-        )
-    return None
+
+def held_out(metrics: dict[str, float]) -> dict[str, float]:
+    """A retraining's metrics with the held-out test accuracy standing in for the validation accuracy, so the
+    goal's own score judges the evidence."""
+    out = dict(metrics)
+    if "test_accuracy" in out:
+        out["val_accuracy"] = out["test_accuracy"]
+    return out
+
+
+def single_run_beats(champion: Champion | None, score: float, margin: float) -> bool:
+    """Whether a challenger's single run is worth the evidence: the first scored design always is; later ones
+    must beat the champion by more than ``margin``, so re-measured noise does not cost retrainings."""
+    return champion is None or score > champion.score + margin
+
+
+class Gate:
+    """The open promotion case of a study and what it still needs. Holds nothing the store does not hold."""
+
+    def __init__(self, goal: Goal, store: Store, study: StudyRecord, space: Space) -> None:
+        self.goal, self.store, self.study, self.space = goal, store, study, space
+        self.seeds = evidence_seeds(goal.search.seed, goal.oversight.seeds)
+        self.done: dict[tuple[str, int], Replicate] = {(r.design_hash, r.seed): r for r in store.replicates(study.id)}
+        self.cases = store.promotions(study.id)
+        self.champion = self._champion()
+
+    # -- what the study stands on ------------------------------------------------------------------------------------
+    def _champion(self) -> Champion | None:
+        gens = self.store.generations(self.study.id)
+        if not gens:
+            return None
+        last = gens[-1]
+        return Champion(last.number, last.trial_number, last.score, last.design)
+
+    @property
+    def case(self) -> PromotionRecord | None:
+        """The case being gathered or waiting for a person; at most one at a time."""
+        return next((c for c in self.cases if c.state in ("gathering", "pending")), None)
+
+    @property
+    def judged(self) -> set[int]:
+        return {c.trial_number for c in self.cases}
+
+    def refresh(self) -> bool:
+        """Re-read cases and the champion (a person may have decided from another process); True if it changed."""
+        before = (self.case, self.champion)
+        self.cases = self.store.promotions(self.study.id)
+        self.champion = self._champion()
+        return (self.case, self.champion) != before
+
+    # -- opening a case ----------------------------------------------------------------------------------------------
+    def open(self, trial: TrialRecord) -> None:
+        champion = self.champion.generation if self.champion else None
+        self.cases.append(self.store.open_promotion(self.study.id, trial.number, champion))
+
+    # -- what to measure ---------------------------------------------------------------------------------------------
+    def needed(self, challenger: Design) -> list[tuple[Design, int]]:
+        """(design, seed) retrainings the open case still lacks for its current stage."""
+        case = self.case
+        if case is None or case.state != "gathering":
+            return []
+        designs = [challenger] if self.champion is None else [self.champion.design, challenger]
+        if case.evidence:  # the evidence passed: now the variants for attribution
+            designs = self._plan(challenger).designs()
+        return [(d, s) for d in designs for s in self.seeds if (d.hash, s) not in self.done]
+
+    def record(self, design: Design, seed: int, replicate: Replicate) -> None:
+        self.store.add_replicate(self.study.id, design, seed, replicate)
+        self.done[(design.hash, seed)] = replicate
+
+    def _plan(self, challenger: Design) -> AttributionPlan:
+        assert self.champion is not None
+        a = self.goal.oversight.attribution
+        seed = self.goal.search.seed * 1000 + (self.case.number if self.case else 0)
+        return plan_attribution(self.champion.design, challenger, self.space, a.max_changes, a.permutations, seed)
+
+    def score(self, design: Design, seed: int) -> float | None:
+        replicate = self.done.get((design.hash, seed))
+        if replicate is None or replicate.metrics is None:
+            return None
+        return self.goal.score(held_out(replicate.metrics))
+
+    # -- concluding --------------------------------------------------------------------------------------------------
+    def conclude(self, trial: TrialRecord) -> Conclusion:
+        """Judge the open case once its current stage's retrainings are all in."""
+        case = self.case
+        assert case is not None and case.state == "gathering" and case.trial_number == trial.number
+        if not case.evidence:
+            evidence = self._evidence(trial.design)
+            if not evidence["significant"]:
+                self._update(case, "declined", evidence=evidence)
+                return Conclusion(case.number, "declined", evidence)
+            if self.champion is not None and self.goal.oversight.attribution.enabled:
+                self._update(case, "gathering", evidence=evidence)  # next: the variants for attribution
+                return Conclusion(case.number, "gathering", evidence)
+            return self._route(case, trial, evidence, None)
+        attribution = attribute(self._plan(trial.design), self.score, self.seeds, self.goal.oversight.level)
+        return self._route(case, trial, case.evidence, attribution)
+
+    def _evidence(self, challenger: Design) -> dict[str, Any]:
+        level = self.goal.oversight.level
+        mine = {s: self.score(challenger, s) for s in self.seeds}
+        failed = [s for s, v in mine.items() if v is None]
+        base: dict[str, Any] = {"seeds": self.seeds, "challenger": mine, "held_out": "test split"}
+        base["challenger_test"] = self._test_accuracy(challenger)
+        if failed:
+            return {**base, "significant": False, "why": f"the challenger has no valid result on seed {failed[0]}"}
+        valid = {s: v for s, v in mine.items() if v is not None}
+        if self.champion is None:  # founding: nothing to beat, the evidence is the design's own interval
+            return {**base, "founding": True, "significant": True, **mean_ci(list(valid.values()), level)}
+        theirs = {s: self.score(self.champion.design, s) for s in self.seeds}
+        pairs = [(valid[s], v) for s, v in theirs.items() if v is not None]
+        base.update(champion=theirs, champion_test=self._test_accuracy(self.champion.design))
+        if len(pairs) < 2:
+            return {**base, "significant": False, "why": "fewer than two seeds where both have a result"}
+        test = paired_test([a for a, _ in pairs], [b for _, b in pairs], level)
+        return {**base, **test, "champion_generation": self.champion.generation}
+
+    def _test_accuracy(self, design: Design) -> float | None:
+        found = [self.done.get((design.hash, s)) for s in self.seeds]
+        values = [r.metrics["test_accuracy"] for r in found if r is not None and r.metrics is not None]
+        return sum(values) / len(values) if values else None
+
+    def _route(
+        self, case: PromotionRecord, trial: TrialRecord, evidence: dict[str, Any], attribution: dict[str, Any] | None
+    ) -> Conclusion:
+        oversight = self.goal.oversight
+        human = oversight.promotion == "human" and self.champion is not None and not self._small(trial)
+        if human:
+            self._update(case, "pending", evidence=evidence, attribution=attribution, route="human")
+            return Conclusion(case.number, "pending", evidence, attribution)
+        generation = self.new_generation(trial, evidence)
+        self._update(case, "promoted", evidence=evidence, attribution=attribution, route="auto", generation=generation)
+        return Conclusion(case.number, "promoted", evidence, attribution)
+
+    def _small(self, trial: TrialRecord) -> bool:
+        """Whether ``auto_when`` lets this promotion through without a person."""
+        rule = self.goal.oversight.auto_when
+        if rule is None or self.champion is None:
+            return False
+        if rule.max_changes is not None and len(changes(self.champion.design, trial.design)) > rule.max_changes:
+            return False
+        if rule.max_param_growth is not None:
+            mine = trial.metrics.get("params")
+            held = [t for t in self.store.trials(self.study.id) if t.number == self.champion.trial_number]
+            theirs = held[0].metrics.get("params") if held else None
+            if not mine or not theirs or mine / theirs > rule.max_param_growth:
+                return False
+        return True
+
+    def new_generation(self, trial: TrialRecord, evidence: dict[str, Any]) -> NewGeneration:
+        number = 0 if self.champion is None else self.champion.generation + 1
+        score = self.goal.score(trial.metrics)
+        assert score is not None
+        return NewGeneration(number, score, evidence.get("challenger_test"), reason_text(evidence, self.champion))
+
+    def _update(self, case: PromotionRecord, state: str, **kwargs: Any) -> None:
+        self.store.update_promotion(self.study.id, case.number, state, **kwargs)
+        self.refresh()
+
+
+@dataclass(frozen=True)
+class Conclusion:
+    case: int
+    state: str  # gathering (attribution next) | declined | pending | promoted
+    evidence: dict[str, Any]
+    attribution: dict[str, Any] | None = None
+
+
+def reason_text(evidence: dict[str, Any], champion: Champion | None) -> str:
+    """One line of why a design was promoted, from its evidence."""
+    n = len(evidence.get("seeds", []))
+    if evidence.get("founding") or champion is None:
+        ci = evidence.get("ci")
+        interval = f" [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else ""
+        return f"first feasible design: held-out score {evidence.get('mean', float('nan')):.4f}{interval} on {n} seeds"
+    low, high = evidence["ci"]
+    return (
+        f"held-out score {evidence['mean_diff']:+.4f} [{low:+.4f}, {high:+.4f}] over champion #{champion.trial_number} "
+        f"(gen {champion.generation}) on {evidence['n']} paired seeds, p={evidence['p_value']:.3g}"
+    )

@@ -78,6 +78,8 @@ def _check_metrics(goal: Goal, task: Task) -> None:
                 raise GoalError(
                     f"{section}.{name}: task {task.name!r} does not measure {name!r} (it measures: {known})"
                 )
+    if goal.budget.energy_j is not None and "energy_j" not in task.metrics:
+        raise GoalError(f"budget.energy_j: task {task.name!r} does not measure energy_j (it measures: {known})")
 
 
 # Values a metric can take at all; a bound outside them can never be met.

@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from evoforge.design import Design
+from evoforge.study._runtime import runtime
 from evoforge.tasks import EvalSettings, Task, make_task
 
 
@@ -25,12 +26,15 @@ def run_trial(payload: dict[str, Any]) -> dict[str, Any]:
     return {
         "metrics": result.metrics,
         "artifact": result.artifact,
-        "info": result.info,
+        "info": {**result.info, "runtime": {**runtime(result.info.get("device")), "settings": payload["settings"]}},
         "checkpoint": result.checkpoint,
     }
 
 
-def measure_test(payload: dict[str, Any]) -> float:
-    """A champion's accuracy on the held-out test split, from its trained weights."""
+def replicate(payload: dict[str, Any]) -> dict[str, Any]:
+    """Evidence: train a design in full on one evidence seed and measure it on the held-out test split too."""
     task = _task(json.dumps(payload["task"], sort_keys=True))
-    return task.test_accuracy(Design.from_json(payload["design"]), payload["artifact"])
+    design = Design.from_json(payload["design"])
+    result = task.evaluate(design, payload["seed"], EvalSettings(**payload["settings"]))
+    metrics = {**result.metrics, "test_accuracy": task.test_accuracy(design, result.artifact)}
+    return {"metrics": metrics, "info": {"runtime": runtime(result.info.get("device"))}}

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import resource
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -25,3 +28,28 @@ def hang(seconds: float) -> None:
 
 def crash(code: int) -> None:
     os._exit(code)
+
+
+def spin(seconds: float) -> None:
+    """Burn CPU for ``seconds`` of wall-clock time."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+
+
+def hold(spec: tuple[int, float]) -> int:
+    """Allocate ``mib`` MiB, written so it is resident, and keep it ``seconds``; returns ``mib``."""
+    mib, seconds = spec
+    block = b"\x01" * (mib * 2**20)
+    time.sleep(seconds)
+    return len(block) // 2**20
+
+
+def hold_in_child(mib: int) -> None:
+    """Start a child process that holds ``mib`` MiB, and wait for it."""
+    code = f"import time; block = b'x' * ({mib} * 2**20); time.sleep(10)"
+    subprocess.run([sys.executable, "-c", code], check=False)
+
+
+def cpu_limit(_: Any) -> tuple[int, int]:
+    return resource.getrlimit(resource.RLIMIT_CPU)

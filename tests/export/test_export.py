@@ -126,15 +126,14 @@ def test_export_needs_only_the_store_not_the_data(tmp_path: Path, storage: str) 
         export_champion(store, study, paths[0])
 
 
-def test_a_champion_without_a_test_score_still_exports(tmp_path: Path, storage: str) -> None:
-    import sqlalchemy
-
+def test_the_card_carries_the_evidence_that_promoted_the_design(tmp_path: Path, storage: str) -> None:
     run_study(goal_from_dict(digits_goal(trials=1)), storage, workers=0)
     store = Store(storage)
     study = store.get_study("digits")
     assert study is not None
-    with store.engine.begin() as c:  # as if its test measurement had failed
-        c.execute(sqlalchemy.text("UPDATE generations SET test_accuracy = NULL"))
     export_champion(store, study, tmp_path / "out")
-    assert "test accuracy not measured" in (tmp_path / "out" / "model.py").read_text()
-    assert json.loads((tmp_path / "out" / "card.json").read_text())["metrics"]["test_accuracy"] is None
+    card = json.loads((tmp_path / "out" / "card.json").read_text())
+    champion = store.generations(study.id)[-1]
+    assert card["evidence"]["design_test_accuracy_mean"] == champion.test_accuracy
+    assert len(card["evidence"]["seeds"]) == 3 and card["evidence"]["founding"]
+    assert store.events(study.id, "exported")[-1].payload["generation"] == champion.number

@@ -129,3 +129,44 @@ def test_a_lease_on_this_machine_is_judged_by_its_process_elsewhere_by_its_heart
     assert _lease_is_stale(f"{here}:{dead.pid}", time.time())
     assert _lease_is_stale("elsewhere:123", long_ago)
     assert not _lease_is_stale("elsewhere:123", time.time())
+
+
+def _wait_for_evidence(url: str, deadline_s: float = 120) -> None:
+    """Until a promotion case is half-way: gathering, with some of its retrainings recorded."""
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        try:
+            store = Store(url)
+            study = store.get_study("nb")
+            if study and any(c.state == "gathering" for c in store.promotions(study.id)) and store.replicates(study.id):
+                return
+        except Exception:
+            pass
+        time.sleep(0.02)
+    raise AssertionError("no promotion case was half-way in time")
+
+
+def test_a_coordinator_killed_while_gathering_evidence_finishes_the_case_on_resume(tmp_path: Path) -> None:
+    from evoforge.oversight import verify_chain
+
+    goal = nb201_goal(trials=8, search={"proposer": "evolution", "population": 4, "seed": 3})
+    goal["task"]["sleep_s"] = 0.3
+    path = tmp_path / "goal.yaml"
+    path.write_text(yaml.safe_dump(goal))
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    proc = _start(path, url)
+    _wait_for_evidence(url)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    half = len(Store(url).replicates(1))
+    proc = _start(path, url)
+    assert proc.wait(timeout=300) == 0, proc.stderr.read().decode() if proc.stderr else ""
+    store = Store(url)
+    study = store.get_study("nb")
+    assert study is not None
+    cases = store.promotions(study.id)
+    assert cases and all(c.state in ("promoted", "declined") for c in cases)
+    replicates = store.replicates(study.id)
+    assert len(replicates) > half and len({(r.design_hash, r.seed) for r in replicates}) == len(replicates)
+    assert store.generations(study.id)[0].test_accuracy is not None
+    assert verify_chain(store, study).ok

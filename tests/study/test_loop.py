@@ -33,7 +33,7 @@ def test_a_study_spends_its_budget_exactly_and_promotes_champions(storage: str) 
 def test_evolution_children_name_their_parent_and_operator(storage: str) -> None:
     run_study(goal_from_dict(nb201_goal(trials=30)), storage, workers=0)
     store, study = _study(storage, "nb")
-    children = [t for t in store.trials(study.id) if t.parents]
+    children = [t for t in store.trials(study.id) if t.parents and t.proposer == "evolution"]
     assert children, "no evolved children in 30 trials with a population of 8"
     for child in children:
         assert child.operator in ("swap_edge_op", "exchange_edges") and "tournament" in child.rationale
@@ -110,35 +110,23 @@ def test_trials_that_raise_are_recorded_with_their_traceback(storage: str) -> No
     assert store.generations(study.id) == []
 
 
-def test_the_test_split_is_read_only_for_champions(storage: str) -> None:
+def test_the_test_split_is_read_only_for_evidence(storage: str) -> None:
     run_study(goal_from_dict(digits_goal(trials=4)), storage, workers=0)
     store, study = _study(storage, "digits")
     assert all("test_accuracy" not in t.metrics for t in store.trials(study.id))
     gens = store.generations(study.id)
     assert gens and all(g.test_accuracy is not None and 0.0 < g.test_accuracy <= 1.0 for g in gens)
     assert store.artifact(study.id, gens[-1].trial_number) is not None
+    assert all(r.metrics and 0.0 < r.metrics["test_accuracy"] <= 1.0 for r in store.replicates(study.id))
 
 
 def test_a_wall_time_budget_stops_the_study_cleanly_and_says_so(storage: str) -> None:
     goal = nb201_goal(trials=500, budget={"trials": 500, "wall_time_s": 1.0})
     goal["task"]["sleep_s"] = 0.1
     report = run_study(goal_from_dict(goal), storage, workers=0)
-    assert report.stopped_because == "wall-time budget of 1 s spent"
+    assert report.stopped_because.startswith("wall-time cap of 1 s reached")
     store, study = _study(storage, "nb")
     trials = store.trials(study.id)
-    assert 3 <= len(trials) < 500 and all(t.state == "complete" for t in trials)
+    # Nothing half-done: every trial handed out finished; a simpler variant proposed by attribution may wait.
+    assert 3 <= len(trials) < 500 and all(t.state in ("complete", "waiting") for t in trials)
     assert store.events(study.id, "run_stopped")[-1].payload["reason"] == report.stopped_because
-
-
-def test_a_champion_whose_test_measurement_was_lost_is_measured_on_resume(storage: str) -> None:
-    import sqlalchemy
-
-    run_study(goal_from_dict(nb201_goal(trials=10)), storage, workers=0)
-    store, study = _study(storage, "nb")
-    measured = store.generations(study.id)[-1].test_accuracy
-    with store.engine.begin() as c:  # as if the coordinator died between the promotion and the measurement
-        c.execute(sqlalchemy.text("UPDATE generations SET test_accuracy = NULL"))
-    run_study(goal_from_dict(nb201_goal(trials=10)), storage, workers=0)
-    gens = store.generations(study.id)
-    assert gens[-1].test_accuracy == measured and all(g.test_accuracy is not None for g in gens)
-    assert len(store.trials(study.id)) == 10

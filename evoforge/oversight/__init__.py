@@ -1,0 +1,21 @@
+"""Oversight: evidence behind every promotion (paired tests on retrained seeds), attribution of a challenger's
+changes, and verification of the audit chain."""
+
+from evoforge.oversight._attribution import AttributionPlan, attribute, plan_attribution
+from evoforge.oversight._audit import ChainStatus, verify_chain
+from evoforge.oversight._changes import Change, apply, changes, revert
+from evoforge.oversight._evidence import mean_ci, paired_test
+
+__all__ = [
+    "AttributionPlan",
+    "Change",
+    "ChainStatus",
+    "apply",
+    "attribute",
+    "changes",
+    "mean_ci",
+    "paired_test",
+    "plan_attribution",
+    "revert",
+    "verify_chain",
+]

@@ -1,0 +1,114 @@
+"""What each of a challenger's changes contributed: each change undone one at a time (leave-one-out), or, when
+there are many, a sampled Shapley estimate over random orders of making them."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from evoforge.design import Design
+from evoforge.oversight._changes import Change, apply, changes, revert
+from evoforge.oversight._evidence import mean_ci
+from evoforge.spaces import Space
+
+Score = Callable[[Design, int], "float | None"]  # a design's held-out score on an evidence seed (None: no result)
+
+
+@dataclass(frozen=True)
+class AttributionPlan:
+    """Which designs to measure: for leave-one-out, the challenger without each change (``variants``); for
+    Shapley, the champion with the first j changes of each random ``order`` made (``coalitions``). Designs that
+    the space rejects are left out and their changes reported as not measurable alone."""
+
+    method: str
+    champion: Design
+    challenger: Design
+    changes: tuple[Change, ...]
+    variants: tuple[Design | None, ...] = ()
+    orders: tuple[tuple[int, ...], ...] = ()
+    coalitions: tuple[tuple[Design | None, ...], ...] = ()
+
+    def designs(self) -> list[Design]:
+        found = [d for d in self.variants if d is not None]
+        found += [d for row in self.coalitions for d in row if d is not None]
+        return list(dict.fromkeys(found))
+
+
+def plan_attribution(
+    champion: Design, challenger: Design, space: Space, max_changes: int, permutations: int, seed: int
+) -> AttributionPlan:
+    found = tuple(changes(champion, challenger))
+    if len(found) <= max_changes:
+        variants = tuple(_valid(space, revert(challenger, c)) for c in found)
+        return AttributionPlan("leave-one-out", champion, challenger, found, variants=variants)
+    rng = random.Random(seed)
+    orders = tuple(tuple(rng.sample(range(len(found)), len(found))) for _ in range(permutations))
+    coalitions = tuple(
+        tuple(_valid(space, apply(champion, [found[i] for i in order[:j]])) for j in range(1, len(found)))
+        for order in orders
+    )
+    return AttributionPlan("shapley", champion, challenger, found, orders=orders, coalitions=coalitions)
+
+
+def _valid(space: Space, design: Design) -> Design | None:
+    try:
+        space.validate(design)
+    except ValueError:
+        return None
+    return design
+
+
+def attribute(plan: AttributionPlan, score: Score, seeds: Sequence[int], level: float) -> dict[str, Any]:
+    """Each change's contribution (mean with a ``1 - level`` interval) to the challenger's held-out score, a flag on
+    changes with no measurable gain, and the simpler design without them (None when every change is flagged: the
+    changes then only help together, or not at all)."""
+    samples = _loo(plan, score, seeds) if plan.method == "leave-one-out" else _shapley(plan, score, seeds)
+    rows = []
+    for change, values in zip(plan.changes, samples, strict=True):
+        row: dict[str, Any] = {"change": change.text, "name": change.name}
+        if not values:
+            rows.append({**row, "contribution": None, "effect": "not measurable alone", "flagged": False})
+            continue
+        stat = mean_ci(values, level)
+        low, high = stat["ci"] or (stat["mean"], stat["mean"])
+        effect = "helps" if low > 0 else ("hurts" if high < 0 else "no measurable effect")
+        rows.append({**row, "contribution": stat, "effect": effect, "flagged": effect != "helps"})
+    kept = [c for c, r in zip(plan.changes, rows, strict=True) if not r["flagged"]]
+    simpler = apply(plan.champion, kept) if kept and len(kept) < len(plan.changes) else None
+    return {
+        "method": plan.method,
+        "seeds": list(seeds),
+        "level": level,
+        "changes": rows,
+        "simpler": simpler.genes if simpler is not None else None,
+        "simpler_drops": [r["name"] for r in rows if r["flagged"]] if simpler is not None else [],
+    }
+
+
+def _loo(plan: AttributionPlan, score: Score, seeds: Sequence[int]) -> list[list[float]]:
+    out = []
+    for variant in plan.variants:
+        values: list[float] = []
+        for s in seeds:
+            full, without = score(plan.challenger, s), score(variant, s) if variant is not None else None
+            if full is not None and without is not None:
+                values.append(full - without)
+        out.append(values)
+    return out
+
+
+def _shapley(plan: AttributionPlan, score: Score, seeds: Sequence[int]) -> list[list[float]]:
+    out: list[list[float]] = [[] for _ in plan.changes]
+    for order, row in zip(plan.orders, plan.coalitions, strict=True):
+        path: list[Design | None] = [plan.champion, *row, plan.challenger]  # after 0, 1, ..., n changes
+        for j, index in enumerate(order):
+            before, after = path[j], path[j + 1]
+            if before is None or after is None:
+                continue
+            for s in seeds:
+                a, b = score(after, s), score(before, s)
+                if a is not None and b is not None:
+                    out[index].append(a - b)
+    return out

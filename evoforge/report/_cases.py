@@ -1,0 +1,107 @@
+"""Each promotion case as blocks: what was proposed against which champion, the evidence, what each change
+contributed, and who decided."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from evoforge.report._document import Block, Bullets, Heading, Table, Text
+from evoforge.report._facts import Facts, interval, num, when
+
+MEANING = {
+    "gathering": "evidence is still being gathered (retrainings on the evidence seeds)",
+    "pending": "the evidence passed; waiting for a person to approve or reject",
+    "promoted": "the evidence passed; promoted automatically",
+    "approved": "the evidence passed; a person approved it, so it was promoted",
+    "rejected": "the evidence passed, but a person rejected it: the champion stayed",
+    "declined": "the evidence did not show a significant gain: the champion stayed",
+}
+
+
+def cases(facts: Facts) -> list[Block]:
+    blocks: list[Block] = [Heading(2, "Promotion cases")]
+    if not facts.cases:
+        return [*blocks, Text("No promotion case yet: no trial has beaten the champion's single run.")]
+    for case in facts.cases:
+        blocks.extend(_case(facts, case))
+    return blocks
+
+
+def _case(facts: Facts, c: dict[str, Any]) -> list[Block]:
+    champ = c["champion"]
+    against = f"champion gen {champ['generation']} (trial #{champ['trial']})" if champ else "no champion (founding)"
+    blocks: list[Block] = [
+        Heading(3, f"Promotion {c['promotion']}: trial #{c['trial']} - {c['state']}"),
+        Text(
+            f"Trial #{c['trial']} (design {c['design']}) against {against}. State: {c['state']}: "
+            f"{MEANING.get(c['state'], c['state'])}. Route: {c['route'] or 'not decided yet'}."
+        ),
+    ]
+    if c["diff"]:
+        blocks += [Text("Changes against the champion:"), Bullets(tuple(c["diff"]), code=True)]
+    blocks += _evidence(facts, c["evidence"])
+    blocks += _attribution(c["attribution"])
+    blocks.append(_decision(c))
+    return blocks
+
+
+def _evidence(facts: Facts, e: dict[str, Any]) -> list[Block]:
+    if not e:
+        return [Text("Evidence: not gathered yet.")]
+    level = e.get("level", facts.goal.oversight.level)
+    ci = f"{100 * (1 - level):.0f}% confidence interval"
+    seeds = str(len(e.get("seeds", [])))
+    if e.get("founding"):
+        rows = [("held-out score, mean", num(e.get("mean"))), (ci, interval(e.get("ci"))), ("seeds", seeds)]
+    elif "mean_diff" not in e:
+        rows = [("result", f"inconclusive: {e.get('why', 'no paired results')}"), ("seeds", seeds)]
+    else:
+        rows = [
+            ("held-out score difference (challenger - champion), mean", num(e["mean_diff"], signed=True)),
+            (ci, interval(e.get("ci"), signed=True)),
+            ("paired seeds", str(e.get("n", seeds))),
+            ("p-value (paired t test)", f"{e['p_value']:.3g}" if e.get("p_value") is not None else "-"),
+            ("significant", "yes" if e.get("significant") else "no"),
+        ]
+    if e.get("founding"):
+        rows.append(("test accuracy", num(e.get("challenger_test"))))
+    else:
+        tests = f"{num(e.get('champion_test'))} -> {num(e.get('challenger_test'))}"
+        rows.append(("test accuracy: champion -> challenger", tests))
+    return [Text(f"Evidence, measured on the {e.get('held_out', 'test split')}:"), Table(("", ""), tuple(rows))]
+
+
+def _attribution(a: dict[str, Any]) -> list[Block]:
+    if not a:
+        return []
+    level = a.get("level", 0.05)
+    rows = []
+    for r in a["changes"]:
+        c = r["contribution"]
+        mean, ci = (num(c["mean"], signed=True), interval(c["ci"], signed=True)) if c else ("-", "-")
+        rows.append((r["change"], mean, ci, r["effect"], "yes" if r["flagged"] else ""))
+    headers = ("change", "contribution, mean", f"{100 * (1 - level):.0f}% interval", "effect", "flagged")
+    blocks: list[Block] = [
+        Text(f"Attribution ({a['method']}, {len(a['seeds'])} seeds): what each change added to the held-out score."),
+        Table(headers, tuple(rows)),
+    ]
+    if a.get("simpler") is not None:
+        drops = ", ".join(a["simpler_drops"])
+        blocks.append(Text(f"A simpler variant was proposed: the challenger without {drops}."))
+    return blocks
+
+
+def _decision(c: dict[str, Any]) -> Block:
+    if c["decided_by"] == "auto":
+        return Text(f"Decision: promoted automatically on {when(c['decided_at'])}, no person needed.")
+    if c["decided_by"]:
+        comment = f' Comment: "{c["comment"]}"' if c["comment"] else ""
+        return Text(f"Decision: {c['state']} by {c['decided_by']} on {when(c['decided_at'])}.{comment}")
+    if c["state"] == "pending":
+        n = c["promotion"]
+        return Text(
+            f"Decision: none yet. Decide with: evoforge approve {n} --by NAME, or evoforge reject {n} --by NAME"
+        )
+    if c["state"] == "declined":
+        return Text("Decision: declined by the gate, no person needed (the gain was not significant).")
+    return Text("Decision: none yet (the evidence is still being gathered).")

@@ -1,0 +1,105 @@
+"""Running a study from a goal: open or resume it in the store, take its lease, and drive the coordinator."""
+
+from __future__ import annotations
+
+import os
+
+from evoforge._errors import GoalError, StorageError
+from evoforge.executors import Executor
+from evoforge.goal import Goal, goal_from_json
+from evoforge.oversight import verify_chain
+from evoforge.storage import Store, StudyRecord
+from evoforge.study._history import transfer_sources
+from evoforge.study._lease import take_lease
+from evoforge.study._loop import Coordinator, RunReport
+from evoforge.study._progress import Progress
+from evoforge.study._setup import prepare
+
+
+def open_study(store: Store, goal: Goal) -> StudyRecord:
+    """The study named by ``goal``: created, or resumed if the same goal (budget aside) made it before."""
+    record = store.get_study(goal.study)
+    if record is None:
+        return store.create_study(goal.study, goal.to_json())
+    old = goal_from_json(record.goal_json)
+    changed = [k for k in Goal.model_fields if k != "budget" and getattr(old, k) != getattr(goal, k)]
+    if changed:
+        raise GoalError(
+            f"study {goal.study!r} exists with a different goal (changed: {', '.join(changed)}); use another study name"
+        )
+    return record
+
+
+def adopt_stored_search(store: Store, goal: Goal) -> Goal:
+    """A study made before search profiles existed stored its search with the old defaults filled in
+    (``proposer: evolution, population: 16``); the same goal file now leaves them unset. Such a study keeps the
+    search it was run with, so its goal still matches and it resumes as it began."""
+    record = store.get_study(goal.study)
+    if record is None:
+        return goal
+    old = goal_from_json(record.goal_json).search
+    new = goal.search
+    unset = new.profile is None and new.proposer is None and new.population is None and new.tournament is None
+    legacy = old.profile is None and old.proposer is not None and old.population is not None
+    same_rest = (old.seed, old.start_from, old.transfer_from, old.options) == (
+        new.seed,
+        new.start_from,
+        new.transfer_from,
+        new.options,
+    )
+    return goal.model_copy(update={"search": old}) if unset and legacy and same_rest else goal
+
+
+def apply_budget(store: Store, study: StudyRecord, goal: Goal) -> None:
+    """Record a changed budget (the one part of a goal that may change between runs); call holding the lease."""
+    old = goal_from_json(study.goal_json).budget
+    if old != goal.budget:
+        store.update_goal(study.id, goal.to_json(), [f"budget: {old} -> {goal.budget}"])
+
+
+def refuse_tampered(store: Store, study: StudyRecord) -> None:
+    """Stop before writing anything to a study whose audit chain is broken."""
+    status = verify_chain(store, study)
+    if not status.ok:
+        raise StorageError(f"study {study.name!r}: the audit chain is broken at {status.problem}; nothing was changed")
+
+
+def run_study(
+    goal: Goal, storage: str = "sqlite:///evoforge.db", workers: int | None = None, quiet: bool = True
+) -> RunReport:
+    """Run (or resume) the study that ``goal`` describes until its budget is spent.
+
+    ``workers``: size of the local process pool (default: the machine's cores); 0 runs trials in this process.
+    Raises ``GoalError`` / ``StorageError`` before anything is written when the goal or storage is bad.
+    """
+    from evoforge.executors import InlineExecutor, LocalPool
+
+    if workers is not None and workers < 0:
+        raise GoalError(f"--workers: expected 0 or more, got {workers}")
+    capped = [k for k in ("trial_cpu_s", "trial_memory_mb") if getattr(goal.budget, k) is not None]
+    if workers == 0 and capped:
+        raise GoalError(f"budget.{capped[0]}: per-trial caps need worker processes (--workers 1 or more)")
+    setup = prepare(goal)
+    store = Store(storage)
+    adopted = adopt_stored_search(store, goal)
+    if adopted is not goal:
+        goal, setup = adopted, prepare(adopted)
+    transfer_sources(store, goal.study, goal, setup.space.name)  # checked before anything is written
+    study = open_study(store, goal)
+    refuse_tampered(store, study)
+    owner = take_lease(store, study)
+    workers = os.cpu_count() or 1 if workers is None else workers
+    try:
+        apply_budget(store, study, goal)
+        executor: Executor = LocalPool(workers) if workers > 0 else InlineExecutor()
+        try:
+            coordinator = Coordinator(setup, store, study, executor, workers, owner)
+            progress = Progress(goal.budget.trials, coordinator.done, quiet=quiet)
+            try:
+                return coordinator.run(progress)
+            finally:
+                progress.close()
+        finally:
+            executor.shutdown()
+    finally:
+        store.release_lease(study.id, owner)
