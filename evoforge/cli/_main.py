@@ -3,6 +3,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -86,9 +87,10 @@ def _cmd_run(args: argparse.Namespace, goal: Any) -> int:
     print(format_status(status_view(store, study)))
     cases = review_view(store, study, every=True)
     if cases:  # end with the evidence behind the latest promotion decision
+        states = Counter(c["state"] for c in cases)
+        tally = ", ".join(f"{n} {state}" for state, n in states.most_common())
+        print(f"\npromotion cases: {tally} (evoforge review --all shows each with its evidence)")
         decided = [c for c in cases if c["state"] != "declined"] or cases
-        print()
-        print(f"latest promotion case ({len(cases)} in all; evoforge review --all lists them):")
         print(format_review(decided[-1:], every=True))
     return 0
 

@@ -81,10 +81,11 @@ def format_evidence(e: dict[str, Any]) -> str:
         return f"evidence: inconclusive ({e.get('why', 'no paired results')})"
     low, high = e["ci"] if e.get("ci") else (e["mean_diff"], e["mean_diff"])
     verdict = "significant" if e["significant"] else "NOT significant"
+    inputs = f" x {e['test_inputs']} test inputs" if "test_inputs" in e else ""
     return (
         f"evidence: held-out score {e['mean_diff']:+.4f} [{low:+.4f}, {high:+.4f}] ({100 * (1 - e['level']):.0f}% "
-        f"CI, paired t over {e['n']} seeds, p={_num(e.get('p_value'))}) -> {verdict}; test accuracy "
-        f"{_num(e.get('champion_test'))} -> {_num(e.get('challenger_test'))}"
+        f"CI; {e.get('test', 'paired t')}, {e['n']} seeds{inputs}; p={_num(e.get('p_value'))}) -> {verdict}; "
+        f"test accuracy {_num(e.get('champion_test'))} -> {_num(e.get('challenger_test'))}"
     )
 
 

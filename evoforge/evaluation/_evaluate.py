@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from evoforge.evaluation._energy import EnergyMeter
-from evoforge.evaluation._measure import accuracy_and_loss, flops_per_sample, latency_ms
+from evoforge.evaluation._measure import accuracy_and_loss, correct_per_sample, flops_per_sample, latency_ms
 from evoforge.evaluation._memory import peak_memory_mb
 from evoforge.evaluation._train import Training
 from evoforge.spaces import InputSpec, build_network, deploy_of, deployed_genes, inference_precision
@@ -260,6 +260,11 @@ def deployed_model(
 
 def accuracy_of(genes: dict[str, Any], inp: InputSpec, artifact: bytes, x: np.ndarray, y: np.ndarray) -> float:
     """Accuracy of a trained network, rebuilt from its genes and weights and deployed as its genes say, on (x, y)."""
+    return float(correct_of(genes, inp, artifact, x, y).mean())
+
+
+def correct_of(genes: dict[str, Any], inp: InputSpec, artifact: bytes, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per input of (x, y), whether the trained network, deployed as its genes say, gets it right: (N,) bool."""
     from safetensors.torch import load
 
     model = build_network(deployed_genes(genes), inp)  # the pruned widths, if pruned
@@ -268,4 +273,4 @@ def accuracy_of(genes: dict[str, Any], inp: InputSpec, artifact: bytes, x: np.nd
     cpu = torch.device("cpu")
     deployed, xt, yt, _ = deployed_model(model, _tensor(x, cpu, deploy["channels_last"]), _tensor(y, cpu), deploy)
     with precision_context(inference_precision(genes), cpu)():
-        return accuracy_and_loss(deployed, xt, yt)[0]
+        return correct_per_sample(deployed, xt, yt)

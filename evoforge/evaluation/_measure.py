@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 import time
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -19,6 +20,14 @@ def accuracy_and_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch:
         correct += int((logits.argmax(dim=1) == y[i : i + batch]).sum())
         loss += float(nn.functional.cross_entropy(logits, y[i : i + batch], reduction="sum"))
     return correct / len(y), loss / len(y)
+
+
+@torch.no_grad()
+def correct_per_sample(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 1024) -> np.ndarray:
+    """Whether each input is classified right, in eval mode: (N,) bool, in the order of ``x``."""
+    model.eval()
+    hits = [(model(x[i : i + batch]).argmax(dim=1) == y[i : i + batch]).cpu().numpy() for i in range(0, len(y), batch)]
+    return np.concatenate(hits) if hits else np.zeros(0, dtype=bool)
 
 
 @torch.no_grad()

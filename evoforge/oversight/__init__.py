@@ -4,7 +4,7 @@ changes, and verification of the audit chain."""
 from evoforge.oversight._attribution import AttributionPlan, attribute, plan_attribution
 from evoforge.oversight._audit import ChainStatus, verify_chain
 from evoforge.oversight._changes import Change, apply, changes, revert
-from evoforge.oversight._evidence import mean_ci, paired_test
+from evoforge.oversight._evidence import mean_ci, pack_outcomes, paired_bootstrap, paired_test, unpack_outcomes
 
 __all__ = [
     "AttributionPlan",
@@ -14,8 +14,11 @@ __all__ = [
     "attribute",
     "changes",
     "mean_ci",
+    "pack_outcomes",
+    "paired_bootstrap",
     "paired_test",
     "plan_attribution",
     "revert",
+    "unpack_outcomes",
     "verify_chain",
 ]

@@ -8,12 +8,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from evoforge.design import Design
 from evoforge.oversight._changes import Change, apply, changes, revert
-from evoforge.oversight._evidence import mean_ci
+from evoforge.oversight._evidence import mean_ci, paired_bootstrap
 from evoforge.spaces import Space
 
 Score = Callable[[Design, int], "float | None"]  # a design's held-out score on an evidence seed (None: no result)
+Outcomes = Callable[[Design, int], "np.ndarray | None"]  # its per-input test results on that seed, if the task has them
 
 
 @dataclass(frozen=True)
@@ -60,18 +63,24 @@ def _valid(space: Space, design: Design) -> Design | None:
     return design
 
 
-def attribute(plan: AttributionPlan, score: Score, seeds: Sequence[int], level: float) -> dict[str, Any]:
+def attribute(
+    plan: AttributionPlan, score: Score, seeds: Sequence[int], level: float, outcomes: Outcomes | None = None
+) -> dict[str, Any]:
     """Each change's contribution (mean with a ``1 - level`` interval) to the challenger's held-out score, a flag on
     changes with no measurable gain, and the simpler design without them (None when every change is flagged: the
-    changes then only help together, or not at all)."""
+    changes then only help together, or not at all). With ``outcomes`` (per-input test results), leave-one-out
+    contributions are bootstrapped over seeds and test inputs, like the evidence."""
     samples = _loo(plan, score, seeds) if plan.method == "leave-one-out" else _shapley(plan, score, seeds)
     rows = []
-    for change, values in zip(plan.changes, samples, strict=True):
+    for i, (change, values) in enumerate(zip(plan.changes, samples, strict=True)):
         row: dict[str, Any] = {"change": change.text, "name": change.name}
-        if not values:
+        variant = plan.variants[i] if plan.method == "leave-one-out" else None
+        stat = _bootstrapped(plan.challenger, variant, outcomes, seeds, level) if outcomes else None
+        if stat is None and values:
+            stat = mean_ci(values, level)
+        if stat is None:
             rows.append({**row, "contribution": None, "effect": "not measurable alone", "flagged": False})
             continue
-        stat = mean_ci(values, level)
         low, high = stat["ci"] or (stat["mean"], stat["mean"])
         effect = "helps" if low > 0 else ("hurts" if high < 0 else "no measurable effect")
         rows.append({**row, "contribution": stat, "effect": effect, "flagged": effect != "helps"})
@@ -85,6 +94,19 @@ def attribute(plan: AttributionPlan, score: Score, seeds: Sequence[int], level: 
         "simpler": simpler.genes if simpler is not None else None,
         "simpler_drops": [r["name"] for r in rows if r["flagged"]] if simpler is not None else [],
     }
+
+
+def _bootstrapped(
+    challenger: Design, variant: Design | None, outcomes: Outcomes, seeds: Sequence[int], level: float
+) -> dict[str, Any] | None:
+    if variant is None:
+        return None
+    mine = [outcomes(challenger, s) for s in seeds]
+    theirs = [outcomes(variant, s) for s in seeds]
+    if any(o is None for o in mine + theirs):
+        return None
+    test = paired_bootstrap([o for o in mine if o is not None], [o for o in theirs if o is not None], level)
+    return {"n": test["n"], "mean": test["mean_diff"], "ci": test["ci"], "test": test["test"]}
 
 
 def _loo(plan: AttributionPlan, score: Score, seeds: Sequence[int]) -> list[list[float]]:

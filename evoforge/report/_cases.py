@@ -34,7 +34,7 @@ def _case(facts: Facts, c: dict[str, Any]) -> list[Block]:
         Heading(3, f"Promotion {c['promotion']}: trial #{c['trial']} - {c['state']}"),
         Text(
             f"Trial #{c['trial']} (design {c['design']}) against {against}. State: {c['state']}: "
-            f"{MEANING.get(c['state'], c['state'])}. Route: {c['route'] or 'not decided yet'}."
+            f"{MEANING.get(c['state'], c['state'])}. Route: {c['route'] or _no_route(c['state'])}."
         ),
     ]
     if c["diff"]:
@@ -43,6 +43,10 @@ def _case(facts: Facts, c: dict[str, Any]) -> list[Block]:
     blocks += _attribution(c["attribution"])
     blocks.append(_decision(c))
     return blocks
+
+
+def _no_route(state: str) -> str:
+    return "none (declined on the evidence, so nobody had to decide)" if state == "declined" else "not decided yet"
 
 
 def _evidence(facts: Facts, e: dict[str, Any]) -> list[Block]:
@@ -60,7 +64,9 @@ def _evidence(facts: Facts, e: dict[str, Any]) -> list[Block]:
             ("held-out score difference (challenger - champion), mean", num(e["mean_diff"], signed=True)),
             (ci, interval(e.get("ci"), signed=True)),
             ("paired seeds", str(e.get("n", seeds))),
-            ("p-value (paired t test)", f"{e['p_value']:.3g}" if e.get("p_value") is not None else "-"),
+            *([("paired test inputs", str(e["test_inputs"]))] if "test_inputs" in e else []),
+            ("test", str(e.get("test", "paired t"))),
+            ("p-value", f"{e['p_value']:.3g}" if e.get("p_value") is not None else "-"),
             ("significant", "yes" if e.get("significant") else "no"),
         ]
     if e.get("founding"):

@@ -10,9 +10,20 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from evoforge.design import Design
 from evoforge.goal import Goal
-from evoforge.oversight import AttributionPlan, attribute, changes, mean_ci, paired_test, plan_attribution
+from evoforge.oversight import (
+    AttributionPlan,
+    attribute,
+    changes,
+    mean_ci,
+    paired_bootstrap,
+    paired_test,
+    plan_attribution,
+    unpack_outcomes,
+)
 from evoforge.spaces import Space
 from evoforge.storage import NewGeneration, PromotionRecord, Replicate, Store, StudyRecord, TrialRecord
 
@@ -128,7 +139,8 @@ class Gate:
                 self._update(case, "gathering", evidence=evidence)  # next: the variants for attribution
                 return Conclusion(case.number, "gathering", evidence)
             return self._route(case, trial, evidence, None)
-        attribution = attribute(self._plan(trial.design), self.score, self.seeds, self.goal.oversight.level)
+        outcomes = self.outcomes if self.goal.objective[0] == "val_accuracy" else None
+        attribution = attribute(self._plan(trial.design), self.score, self.seeds, self.goal.oversight.level, outcomes)
         return self._route(case, trial, case.evidence, attribution)
 
     def _evidence(self, challenger: Design) -> dict[str, Any]:
@@ -147,8 +159,28 @@ class Gate:
         base.update(champion=theirs, champion_test=self._test_accuracy(self.champion.design))
         if len(pairs) < 2:
             return {**base, "significant": False, "why": "fewer than two seeds where both have a result"}
-        test = paired_test([a for a, _ in pairs], [b for _, b in pairs], level)
+        test = self._bootstrap(challenger, self.champion.design) or paired_test(
+            [a for a, _ in pairs], [b for _, b in pairs], level
+        )
         return {**base, **test, "champion_generation": self.champion.generation}
+
+    def _bootstrap(self, challenger: Design, champion: Design) -> dict[str, Any] | None:
+        """When the champion is judged on accuracy alone and the task gave per-input test results for every run,
+        the paired bootstrap over seeds and test inputs; otherwise None (a t test on the scores is used)."""
+        if self.goal.objective[0] != "val_accuracy":
+            return None
+        mine = [self.outcomes(challenger, s) for s in self.seeds]
+        theirs = [self.outcomes(champion, s) for s in self.seeds]
+        if any(o is None for o in mine + theirs) or len({len(o) for o in mine + theirs if o is not None}) != 1:
+            return None
+        return paired_bootstrap(
+            [o for o in mine if o is not None], [o for o in theirs if o is not None], self.goal.oversight.level
+        )
+
+    def outcomes(self, design: Design, seed: int) -> np.ndarray | None:
+        replicate = self.done.get((design.hash, seed))
+        packed = replicate.info.get("test_outcomes") if replicate is not None else None
+        return unpack_outcomes(packed) if packed else None
 
     def _test_accuracy(self, design: Design) -> float | None:
         found = [self.done.get((design.hash, s)) for s in self.seeds]
@@ -209,7 +241,8 @@ def reason_text(evidence: dict[str, Any], champion: Champion | None) -> str:
         interval = f" [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else ""
         return f"first feasible design: held-out score {evidence.get('mean', float('nan')):.4f}{interval} on {n} seeds"
     low, high = evidence["ci"]
+    inputs = f" x {evidence['test_inputs']} test inputs" if "test_inputs" in evidence else ""
     return (
         f"held-out score {evidence['mean_diff']:+.4f} [{low:+.4f}, {high:+.4f}] over champion #{champion.trial_number} "
-        f"(gen {champion.generation}) on {evidence['n']} paired seeds, p={evidence['p_value']:.3g}"
+        f"(gen {champion.generation}) on {evidence['n']} paired seeds{inputs}, p={evidence['p_value']:.3g}"
     )

@@ -6,7 +6,7 @@ from typing import Any
 
 from evoforge._errors import StorageError
 from evoforge.goal import goal_from_json
-from evoforge.oversight import changes, verify_chain
+from evoforge.oversight import verify_chain
 from evoforge.storage import NewGeneration, PromotionRecord, Store, StudyRecord
 from evoforge.study._promotion import Champion, reason_text
 
@@ -30,7 +30,7 @@ def review_view(store: Store, study: StudyRecord, every: bool = False) -> list[d
                 "trial": case.trial_number,
                 "design": challenger.design.hash,
                 "champion": {"generation": champion.number, "trial": champion.trial_number} if champion else None,
-                "diff": [c.text for c in changes(champion.design, challenger.design)] if champion else [],
+                "diff": champion.design.diff(challenger.design) if champion else [],
                 "evidence": case.evidence,
                 "attribution": case.attribution,
                 "decided_by": case.decided_by,
@@ -57,12 +57,14 @@ def decide(
     if case is None:
         known = ", ".join(str(c.number) for c in store.promotions(study.id)) or "none"
         raise StorageError(f"promotion {number} does not exist in study {study.name!r} (promotions: {known})")
-    generation = _generation(store, study, case) if decision == "approved" else None
+    generation = _generation(store, study, case, by.strip(), comment) if decision == "approved" else None
     store.decide_promotion(study.id, number, decision, by.strip(), comment, generation)
     return next(c for c in store.promotions(study.id) if c.number == number)
 
 
-def _generation(store: Store, study: StudyRecord, case: PromotionRecord) -> NewGeneration | None:
+def _generation(
+    store: Store, study: StudyRecord, case: PromotionRecord, by: str, comment: str | None
+) -> NewGeneration | None:
     if case.state != "pending":
         return None  # decide_promotion refuses it with the case's state
     gens = store.generations(study.id)
@@ -77,5 +79,6 @@ def _generation(store: Store, study: StudyRecord, case: PromotionRecord) -> NewG
     score = goal.score(trial.metrics)
     assert score is not None
     champion = Champion(current.number, current.trial_number, current.score, current.design)
-    reason = reason_text(case.evidence, champion)
+    why = f": {comment}" if comment else ""
+    reason = f"{reason_text(case.evidence, champion)}; approved by {by}{why}"
     return NewGeneration(current.number + 1, score, case.evidence.get("challenger_test"), reason)

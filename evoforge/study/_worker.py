@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from evoforge.design import Design
+from evoforge.oversight import pack_outcomes
 from evoforge.study._runtime import runtime
 from evoforge.tasks import EvalSettings, Task, make_task
 
@@ -36,5 +37,11 @@ def replicate(payload: dict[str, Any]) -> dict[str, Any]:
     task = _task(json.dumps(payload["task"], sort_keys=True))
     design = Design.from_json(payload["design"])
     result = task.evaluate(design, payload["seed"], EvalSettings(**payload["settings"]))
-    metrics = {**result.metrics, "test_accuracy": task.test_accuracy(design, result.artifact)}
-    return {"metrics": metrics, "info": {"runtime": runtime(result.info.get("device"))}}
+    info: dict[str, Any] = {"runtime": runtime(result.info.get("device"))}
+    outcomes = task.test_outcomes(design, result.artifact)
+    if outcomes:  # per test input, for a paired comparison input by input
+        test = sum(outcomes) / len(outcomes)
+        info["test_outcomes"] = pack_outcomes(outcomes)
+    else:
+        test = task.test_accuracy(design, result.artifact)
+    return {"metrics": {**result.metrics, "test_accuracy": test}, "info": info}

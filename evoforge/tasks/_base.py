@@ -83,3 +83,8 @@ class Task(ABC):
     @abstractmethod
     def test_accuracy(self, design: Design, artifact: bytes | None) -> float:
         """Accuracy (a fraction) on the held-out test split of a champion, from its trained ``artifact``."""
+
+    def test_outcomes(self, design: Design, artifact: bytes | None) -> list[bool] | None:
+        """Per test input, whether the trained ``artifact`` gets it right (their mean is ``test_accuracy``), so two
+        designs can be compared sample by sample; None when the task has no per-sample results (a table)."""
+        return None

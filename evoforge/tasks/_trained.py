@@ -99,3 +99,11 @@ class TrainedTask(Task):
             raise ValueError("a trained task needs the champion's weights to measure test accuracy")
         s = self.splits
         return accuracy_of(design.genes, s.input_spec(), artifact, s.x_test, s.y_test)
+
+    def test_outcomes(self, design: Design, artifact: bytes | None) -> list[bool] | None:
+        from evoforge.evaluation import correct_of
+
+        if artifact is None:
+            return None
+        s = self.splits
+        return [bool(v) for v in correct_of(design.genes, s.input_spec(), artifact, s.x_test, s.y_test)]

@@ -188,3 +188,14 @@ def test_a_corrupt_data_file_gets_one_line(tmp_path: Path) -> None:
 
 def test_a_min_bound_some_designs_meet_is_accepted() -> None:
     prepare(goal_from_dict(digits_goal(constraints={"params": {"min": 44_490}}, space={})))
+
+
+def test_every_example_goal_loads() -> None:
+    from pathlib import Path
+
+    from evoforge.goal import load_goal
+
+    examples = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))
+    assert examples
+    for path in examples:
+        assert load_goal(str(path)).study

@@ -2,10 +2,21 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 
 from evoforge.design import Design
-from evoforge.oversight import apply, attribute, changes, paired_test, plan_attribution, revert
+from evoforge.oversight import (
+    apply,
+    attribute,
+    changes,
+    pack_outcomes,
+    paired_bootstrap,
+    paired_test,
+    plan_attribution,
+    revert,
+    unpack_outcomes,
+)
 from evoforge.spaces import NB201Space
 
 BASE = ["avg_pool_3x3"] * 6
@@ -108,3 +119,37 @@ def test_when_no_change_helps_alone_no_simpler_variant_is_proposed() -> None:
     plan = plan_attribution(champion, challenger, NB201Space(), 6, 4, 0)
     result = attribute(plan, _score({}), [1, 2, 3], 0.05)
     assert all(r["flagged"] for r in result["changes"]) and result["simpler"] is None
+
+
+def _outcomes(n: int, right: int, seed: int = 0) -> np.ndarray:
+    out = np.zeros(n, dtype=bool)
+    out[np.random.default_rng(seed).permutation(n)[:right]] = True
+    return out
+
+
+def test_a_gain_of_two_test_inputs_is_not_significant_however_steady_across_seeds() -> None:
+    champion = [_outcomes(360, 352) for _ in range(3)]
+    challenger = []
+    for run in champion:
+        better = run.copy()
+        better[np.flatnonzero(~run)[:2]] = True  # the same two more inputs right, on every seed
+        challenger.append(better)
+    t = paired_test([c.mean() for c in challenger], [c.mean() for c in champion], 0.05)
+    boot = paired_bootstrap(challenger, champion, 0.05)
+    assert t["significant"]  # seeds alone say "certain": every seed gained exactly 2/360
+    assert not boot["significant"] and boot["ci"][0] <= 0 < boot["ci"][1] and boot["test_inputs"] == 360
+
+
+def test_a_broad_gain_is_significant_under_the_bootstrap() -> None:
+    champion = [_outcomes(2000, 1800, seed) for seed in range(3)]
+    challenger = [run | _outcomes(2000, 200, 10 + i) for i, run in enumerate(champion)]
+    boot = paired_bootstrap(challenger, champion, 0.05)
+    assert boot["significant"] and boot["ci"][0] > 0 and boot["p_value"] < 0.05
+    assert boot == paired_bootstrap(challenger, champion, 0.05)  # deterministic
+
+
+def test_outcomes_pack_into_json_and_back() -> None:
+    run = _outcomes(1001, 500)
+    packed = pack_outcomes(run.tolist())
+    assert packed["n"] == 1001 and isinstance(packed["bits"], str)
+    assert (unpack_outcomes(packed) == run).all()

@@ -117,7 +117,9 @@ def test_the_test_split_is_read_only_for_evidence(storage: str) -> None:
     gens = store.generations(study.id)
     assert gens and all(g.test_accuracy is not None and 0.0 < g.test_accuracy <= 1.0 for g in gens)
     assert store.artifact(study.id, gens[-1].trial_number) is not None
-    assert all(r.metrics and 0.0 < r.metrics["test_accuracy"] <= 1.0 for r in store.replicates(study.id))
+    replicates = store.replicates(study.id)
+    assert all(r.metrics and 0.0 < r.metrics["test_accuracy"] <= 1.0 for r in replicates)
+    assert all(r.info["test_outcomes"]["n"] == 360 for r in replicates)  # per test input, for the bootstrap
 
 
 def test_a_wall_time_budget_stops_the_study_cleanly_and_says_so(storage: str) -> None:
