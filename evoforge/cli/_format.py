@@ -21,6 +21,11 @@ def format_status(view: dict[str, Any]) -> str:
         f"trials      {counts or 'none'}  (budget {view['budget']['trials']})",
         f"generation  {_num(view['generation'])}",
     ]
+    cases = view.get("promotions") or {}
+    if cases:
+        tally = ", ".join(f"{n} {state}" for state, n in cases.items())
+        waiting = " (a person decides: evoforge review)" if cases.get("pending") else ""
+        lines.append(f"promotions  {tally}{waiting}")
     champ = view["champion"]
     if champ:
         m = champ["metrics"]

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from evoforge.oversight._consistency import table_problem
 from evoforge.storage import Store, StudyRecord
 from evoforge.storage import _schema as t
 from evoforge.storage._chain import GENESIS, event_hash
@@ -28,7 +29,8 @@ class ChainStatus:
 def verify_chain(store: Store, study: StudyRecord, head: str | None = None) -> ChainStatus:
     """Walk the study's events in the order they were written. An edited event fails its own hash; a deleted one
     leaves a gap in the sequence; an inserted or moved one is out of sequence or does not link to the event before
-    it. Removing events from the end leaves a valid shorter chain: pass a ``head`` kept from earlier to catch that."""
+    it. Removing events from the end leaves a valid shorter chain: pass a ``head`` kept from earlier to catch that.
+    Then the tables are checked against the chain: a trial, generation or promotion row edited behind it."""
     query = select(t.events).where(t.events.c.study_id == study.id).order_by(t.events.c.id)
     with store.engine.connect() as c:
         rows = c.execute(query).all()
@@ -45,6 +47,9 @@ def verify_chain(store: Store, study: StudyRecord, head: str | None = None) -> C
         hashes.add(r.hash)
     if head is not None and head not in hashes:
         return ChainStatus(study.name, len(rows), False, prev, f"the kept head {head[:12]}... is not in the chain")
+    problem = table_problem(store, study)
+    if problem:
+        return ChainStatus(study.name, len(rows), False, prev, problem)
     return ChainStatus(study.name, len(rows), True, prev)
 
 

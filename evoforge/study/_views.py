@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from evoforge._errors import StorageError
@@ -70,6 +71,7 @@ def status_view(store: Store, study: StudyRecord) -> dict[str, Any]:
         "budget": goal.budget.model_dump(),
         "generation": gens[-1].number if gens else None,
         "trials": counts,
+        "promotions": dict(Counter(c.state for c in store.promotions(study.id)).most_common()),
         "champion": champion,
         "front": front_view(store, study, goal) if len(goal.objectives) > 1 else None,
         "designer": designer_view(store, study, goal),

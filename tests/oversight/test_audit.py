@@ -110,3 +110,20 @@ def test_a_tampered_study_is_not_resumed(study_db: str) -> None:
     with pytest.raises(StorageError, match="audit chain is broken at event 16"):
         run_study(goal_from_dict(nb201_goal(trials=20)), study_db, workers=0)
     assert len(Store(study_db).trials(1)) == 12
+
+
+def test_a_trial_row_edited_behind_the_chain_is_caught(study_db: str) -> None:
+    inflate = "replace(metrics_json, '\"val_accuracy\": 0.', '\"val_accuracy\": 0.99')"
+    _sql(study_db, f"UPDATE trials SET metrics_json = {inflate} WHERE number = 3")
+    status = _verify(study_db)
+    assert not status.ok and (status.problem or "").startswith("trial 3: its metrics differ from its 'complete' event")
+
+
+def test_a_generation_row_edited_behind_the_chain_is_caught(study_db: str) -> None:
+    _sql(study_db, "UPDATE generations SET test_accuracy = 0.99 WHERE number = 0")
+    assert "generation 0: the table differs" in (_verify(study_db).problem or "")
+
+
+def test_a_decision_edited_behind_the_chain_is_caught(study_db: str) -> None:
+    _sql(study_db, "UPDATE promotions SET state = 'declined' WHERE number = 1")
+    assert "promotion 1: the table says declined, the audit log promoted" in (_verify(study_db).problem or "")
