@@ -52,6 +52,24 @@ def open_engine(url: str, create: bool = True) -> Engine:
     return engine
 
 
+def writer_engine(engine: Engine) -> Engine:
+    """The engine the store writes through. For a SQLite file, a second engine whose transactions begin with
+    ``BEGIN IMMEDIATE``: a writer takes the write lock before it reads what it will write after (the audit chain's
+    head, a case's state), so two processes writing one study (a running coordinator and ``evoforge approve``) wait
+    for each other instead of failing on a stale snapshot. Reads keep the plain engine and never wait."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return engine
+    writer = create_engine(engine.url)
+    event.listen(writer, "connect", _immediate_pragmas)
+    event.listen(writer, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+    return writer
+
+
+def _immediate_pragmas(dbapi_conn: Any, record: Any) -> None:
+    _sqlite_pragmas(dbapi_conn, record)
+    dbapi_conn.isolation_level = None  # the driver's own implicit BEGIN is replaced by the "begin" listener's
+
+
 def _upgrade(engine: Engine) -> None:
     """Bring a store written by an earlier evoforge up to this schema: new tables are made by ``create_all``; the
     audit chain's columns are added to ``events`` and the events already there are chained, in the order they were

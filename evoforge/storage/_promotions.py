@@ -20,14 +20,15 @@ DECISIONS = ("approved", "rejected")
 
 
 class PromotionRows:
-    engine: Engine
+    engine: Engine  # reads
+    writer: Engine  # writes (see evoforge.storage._engine.writer_engine)
 
     def open_promotion(self, study_id: int, trial_number: int, champion_generation: int | None) -> PromotionRecord:
         """Start gathering evidence for trial ``trial_number`` against ``champion_generation``; a trial is judged
         once, so opening a second case for it is an error."""
         now = time.time()
         try:
-            with self.engine.begin() as c:
+            with self.writer.begin() as c:
                 tid = trial_id(c, study_id, trial_number)
                 last = c.execute(select(func.max(t.promotions.c.number)).where(t.promotions.c.study_id == study_id))
                 number = (last.scalar() or 0) + 1
@@ -69,7 +70,7 @@ class PromotionRows:
             values["route"] = route
         if state == "promoted":
             values["decided_by"], values["decided_at"] = "auto", time.time()
-        with self.engine.begin() as c:
+        with self.writer.begin() as c:
             row = self._open_case(c, study_id, number, ("gathering",))
             c.execute(update(t.promotions).where(t.promotions.c.id == row.id).values(**values))
             number_of_trial = self._trial_number(c, row.trial_id)
@@ -93,7 +94,7 @@ class PromotionRows:
             raise ValueError(f"decision: expected one of {DECISIONS}, got {decision!r}")
         if not by.strip():
             raise StorageError("a decision needs the reviewer's name (--by NAME)")
-        with self.engine.begin() as c:
+        with self.writer.begin() as c:
             row = self._open_case(c, study_id, number, ("pending",))
             done = c.execute(
                 update(t.promotions)
@@ -137,7 +138,7 @@ class PromotionRows:
     def add_replicate(self, study_id: int, design: Design, seed: int, replicate: Replicate) -> None:
         """Record one evidence retraining of ``design`` on ``seed`` (and its ``replicate`` event)."""
         try:
-            with self.engine.begin() as c:
+            with self.writer.begin() as c:
                 insert_design(c, design)
                 c.execute(
                     insert(t.replicates).values(

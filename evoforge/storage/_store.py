@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from evoforge._errors import StorageError
 from evoforge.design import Design
 from evoforge.storage import _schema as t
-from evoforge.storage._engine import open_engine
+from evoforge.storage._engine import open_engine, writer_engine
 from evoforge.storage._promotions import PromotionRows
 from evoforge.storage._records import (
     FINISHED_STATES,
@@ -36,12 +36,13 @@ class Store(PromotionRows):
     def __init__(self, url: str, create: bool = True) -> None:
         self.url = url
         self.engine = open_engine(url, create)
+        self.writer = writer_engine(self.engine)
 
     # -- studies ---------------------------------------------------------------------------------------------------
     def create_study(self, name: str, goal_json: str) -> StudyRecord:
         now = time.time()
         try:
-            with self.engine.begin() as c:
+            with self.writer.begin() as c:
                 sid = c.execute(
                     insert(t.studies).values(name=name, goal_json=goal_json, created_at=now)
                 ).inserted_primary_key[0]  # type: ignore[index]  # noqa: E501
@@ -61,7 +62,7 @@ class Store(PromotionRows):
         return [StudyRecord(r.id, r.name, r.goal_json, r.created_at) for r in rows]
 
     def update_goal(self, study_id: int, goal_json: str, changes: Sequence[str]) -> None:
-        with self.engine.begin() as c:
+        with self.writer.begin() as c:
             c.execute(update(t.studies).where(t.studies.c.id == study_id).values(goal_json=goal_json))
             append_event(c, study_id, "goal_changed", None, {"changes": list(changes)})
 
@@ -148,7 +149,7 @@ class Store(PromotionRows):
         )
 
     def mark_running(self, study_id: int, number: int) -> None:
-        with self.engine.begin() as c:
+        with self.writer.begin() as c:
             c.execute(
                 update(t.trials)
                 .where(t.trials.c.study_id == study_id, t.trials.c.number == number)
@@ -207,7 +208,7 @@ class Store(PromotionRows):
     ) -> None:
         """Record a running trial's result at a milestone and, when it goes on, the checkpoint (epoch, bytes) it goes
         on from, in one transaction: a resumed study continues it from there, under the decision already made."""
-        with self.engine.begin() as c:
+        with self.writer.begin() as c:
             tid = trial_id(c, study_id, number)
             append_event(c, study_id, "report", number, payload)
             c.execute(delete(t.checkpoints).where(t.checkpoints.c.trial_id == tid))
@@ -226,7 +227,7 @@ class Store(PromotionRows):
 
     def requeue_inflight(self, study_id: int) -> list[TrialRecord]:
         """Put trials left ``running`` by a stopped coordinator back to ``waiting``; returns all waiting trials."""
-        with self.engine.begin() as c:
+        with self.writer.begin() as c:
             stale = (
                 c.execute(
                     select(t.trials.c.number).where(t.trials.c.study_id == study_id, t.trials.c.state == "running")
@@ -266,7 +267,7 @@ class Store(PromotionRows):
 
     def set_test_accuracy(self, study_id: int, generation: int, value: float) -> None:
         """Record a champion's test accuracy, measured once after its promotion."""
-        with self.engine.begin() as c:
+        with self.writer.begin() as c:
             c.execute(
                 update(t.generations)
                 .where(t.generations.c.study_id == study_id, t.generations.c.number == generation)
@@ -292,7 +293,7 @@ class Store(PromotionRows):
         its heartbeat is too old). Atomic: of two coordinators racing for a free lease, exactly one gets it.
         """
         try:
-            with self.engine.begin() as c:
+            with self.writer.begin() as c:
                 row = c.execute(select(t.leases).where(t.leases.c.study_id == study_id)).first()
                 if row is not None and row.owner != owner and not stale(row.owner, row.heartbeat):
                     return str(row.owner)
@@ -316,7 +317,7 @@ class Store(PromotionRows):
 
     def renew_lease(self, study_id: int, owner: str) -> bool:
         """Refresh the heartbeat; False if ``owner`` no longer holds the lease."""
-        with self.engine.begin() as c:
+        with self.writer.begin() as c:
             done = c.execute(
                 update(t.leases)
                 .where(t.leases.c.study_id == study_id, t.leases.c.owner == owner)
@@ -325,7 +326,7 @@ class Store(PromotionRows):
         return done.rowcount == 1
 
     def release_lease(self, study_id: int, owner: str) -> None:
-        with self.engine.begin() as c:
+        with self.writer.begin() as c:
             c.execute(delete(t.leases).where(t.leases.c.study_id == study_id, t.leases.c.owner == owner))
 
     # -- generations, events, artifacts ----------------------------------------------------------------------------
@@ -366,7 +367,7 @@ class Store(PromotionRows):
         return [EventRecord(r.id, r.ts, r.kind, r.trial_number, json.loads(r.payload_json)) for r in rows]
 
     def log_event(self, study_id: int, kind: str, payload: dict[str, Any], trial_number: int | None = None) -> None:
-        with self.engine.begin() as c:
+        with self.writer.begin() as c:
             append_event(c, study_id, kind, trial_number, payload)
 
     def artifact(self, study_id: int, number: int) -> bytes | None:
@@ -379,7 +380,7 @@ class Store(PromotionRows):
     def _writing(self, conflict: str) -> Iterator[Connection]:
         """One transaction; a uniqueness conflict (two writers claiming the same row) becomes a one-line error."""
         try:
-            with self.engine.begin() as c:
+            with self.writer.begin() as c:
                 yield c
         except IntegrityError:
             raise StorageError(conflict) from None

@@ -154,19 +154,28 @@ def test_a_duplicate_trial_number_is_a_storage_error_not_a_traceback(storage: st
 
 
 def test_a_lease_judged_stale_is_taken_over_by_one_coordinator_only(storage: str) -> None:
+    import threading
+
     store = Store(storage)
     study = store.create_study("s", "{}")
     assert store.acquire_lease(study.id, "dead", lambda holder, beat: False) is None
-    results = []
+    barrier = threading.Barrier(2)
+    results: dict[str, str | None] = {}
 
-    def b_races_in(holder: str, beat: float) -> bool:
-        # While A judges the dead holder, B takes the lease over first.
-        results.append(store.acquire_lease(study.id, "B", lambda h, b: True))
-        return True
+    def take_over(owner: str) -> None:
+        mine = Store(storage)  # another process's view of the store: its own connections
+        barrier.wait()
+        results[owner] = mine.acquire_lease(study.id, owner, lambda holder, beat: holder == "dead")
 
-    results.append(store.acquire_lease(study.id, "A", b_races_in))
-    assert results == [None, "another coordinator"]  # B got it; A backed off
-    assert not store.renew_lease(study.id, "A") and store.renew_lease(study.id, "B")
+    threads = [threading.Thread(target=take_over, args=(name,)) for name in ("A", "B")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    winner = next(owner for owner, holder in results.items() if holder is None)
+    loser = "B" if winner == "A" else "A"
+    assert results[loser] == winner  # the other found the winner's live lease and backed off
+    assert store.renew_lease(study.id, winner) and not store.renew_lease(study.id, loser)
 
 
 def test_a_report_keeps_the_checkpoint_a_paused_trial_goes_on_from_until_it_finishes(storage: str) -> None:

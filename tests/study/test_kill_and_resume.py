@@ -170,3 +170,34 @@ def test_a_coordinator_killed_while_gathering_evidence_finishes_the_case_on_resu
     assert len(replicates) > half and len({(r.design_hash, r.seed) for r in replicates}) == len(replicates)
     assert store.generations(study.id)[0].test_accuracy is not None
     assert verify_chain(store, study).ok
+
+
+def test_a_person_decides_while_the_study_runs_and_the_study_goes_on_from_the_new_champion(tmp_path: Path) -> None:
+    from evoforge.cli import main
+    from evoforge.oversight import verify_chain
+
+    goal = nb201_goal(trials=60, search={"proposer": "evolution", "population": 4, "seed": 3})
+    goal["task"]["sleep_s"] = 0.1
+    goal["oversight"] = {"promotion": "human"}
+    path = tmp_path / "goal.yaml"
+    path.write_text(yaml.safe_dump(goal))
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    proc = _start(path, url)
+    end = time.monotonic() + 120
+    pending = None
+    while pending is None and time.monotonic() < end:
+        try:
+            pending = next((c for c in Store(url).promotions(1) if c.state == "pending"), None)
+        except Exception:
+            pending = None
+        time.sleep(0.02)
+    assert pending is not None, "no promotion became pending"
+    assert proc.poll() is None, "the study ended before a person could decide"
+    assert main(["approve", str(pending.number), "--by", "alice", "--storage", url]) == 0
+    assert proc.wait(timeout=300) == 0, proc.stderr.read().decode() if proc.stderr else ""
+    store = Store(url)
+    study = store.get_study("nb")
+    assert study is not None
+    gens = store.generations(study.id)
+    assert gens[1].trial_number == pending.trial_number and "approved by alice" in gens[1].reason
+    assert verify_chain(store, study).ok
