@@ -227,6 +227,12 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, torch {torch.__version__}"
 
 
+def code_version() -> str:
+    commit = _run(["git", "rev-parse", "--short", "HEAD"]).strip() or "?"
+    dirty = _run(["git", "status", "--porcelain", "--", "evoforge"]).strip()
+    return f"{commit} + uncommitted changes to evoforge/" if dirty else commit
+
+
 def _run(cmd: list[str]) -> str:
     try:
         return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout
@@ -243,7 +249,7 @@ def main() -> None:
     p.add_argument("--keep", type=Path, default=None, help="write the SQLite files here instead of a temp folder")
     args = p.parse_args()
 
-    start = time.time()
+    start, commit = time.time(), code_version()  # read first: the code the studies import
     seeds = [TRUTH_SEED_BASE + i for i in range(args.truth_seeds)]
     with tempfile.TemporaryDirectory(prefix="evoforge-evidence-") as tmp:
         folder = args.keep or Path(tmp)
@@ -257,7 +263,6 @@ def main() -> None:
     acc = truth([d for s in studies for d in (s.evidence.design, s.single.design)], seeds, args.workers)
     print(f"truth retrainings: {len(acc)} in {time.time() - t0:.0f} s", flush=True)
     report(studies, acc, seeds)
-    commit = _run(["git", "rev-parse", "--short", "HEAD"]).strip() or "?"
     print(
         f"\ncommand: python benchmarks/oversight_evidence.py --trials {args.trials} --seeds {args.seeds} "
         f"--truth-seeds {args.truth_seeds} --workers {args.workers}"

@@ -67,8 +67,9 @@ def worker_main(conn: Connection, parent_pid: int) -> None:
             return
         conn.send(("started", job.key, time.time()))
         try:
+            fn = resolve(job.fn)  # imports (torch, the task's module) before the cap: start-up is not the job's
             with _cpu_cap(job.cpu_s):
-                value = resolve(job.fn)(job.payload)
+                value = fn(job.payload)
             message = ("ok", job.key, value, time.time())
         except BaseException:
             message = ("error", job.key, traceback.format_exc(), time.time())

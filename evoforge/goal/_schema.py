@@ -123,8 +123,9 @@ class AutoWhen(_Section):
 
 
 class Attribution(_Section):
-    """How a challenger's changes are credited: up to ``max_changes`` changes, each is undone one at a time;
-    more, a Shapley estimate over ``permutations`` random orders. Every variant is retrained on the evidence seeds."""
+    """How a challenger's changes are credited: up to ``max_changes`` changes, each is undone one at a time and the
+    variant retrained on every evidence seed; more, a Shapley estimate over ``permutations`` random orders of making
+    them, each order's designs retrained on one evidence seed."""
 
     enabled: bool = True
     max_changes: int = Field(6, ge=1)

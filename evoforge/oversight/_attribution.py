@@ -38,6 +38,14 @@ class AttributionPlan:
         found += [d for row in self.coalitions for d in row if d is not None]
         return list(dict.fromkeys(found))
 
+    def measurements(self, seeds: Sequence[int]) -> list[tuple[Design, int]]:
+        """(design, seed) retrainings the attribution needs: each leave-one-out variant on every seed; each Shapley
+        order's coalitions on one seed (order p on seed p mod k), since the orders already vary what is averaged."""
+        pairs = [(d, s) for d in self.variants if d is not None for s in seeds]
+        for p, row in enumerate(self.coalitions):
+            pairs += [(d, seeds[p % len(seeds)]) for d in row if d is not None]
+        return list(dict.fromkeys(pairs))
+
 
 def plan_attribution(
     champion: Design, challenger: Design, space: Space, max_changes: int, permutations: int, seed: int
@@ -123,14 +131,13 @@ def _loo(plan: AttributionPlan, score: Score, seeds: Sequence[int]) -> list[list
 
 def _shapley(plan: AttributionPlan, score: Score, seeds: Sequence[int]) -> list[list[float]]:
     out: list[list[float]] = [[] for _ in plan.changes]
-    for order, row in zip(plan.orders, plan.coalitions, strict=True):
+    for p, (order, row) in enumerate(zip(plan.orders, plan.coalitions, strict=True)):
+        seed = seeds[p % len(seeds)]  # one sample per order and change: each order is measured on one seed
         path: list[Design | None] = [plan.champion, *row, plan.challenger]  # after 0, 1, ..., n changes
         for j, index in enumerate(order):
             before, after = path[j], path[j + 1]
-            if before is None or after is None:
-                continue
-            for s in seeds:
-                a, b = score(after, s), score(before, s)
-                if a is not None and b is not None:
-                    out[index].append(a - b)
+            a = score(after, seed) if after is not None else None
+            b = score(before, seed) if before is not None else None
+            if a is not None and b is not None:
+                out[index].append(a - b)
     return out

@@ -3,6 +3,8 @@ it, and a hash that matches its own contents."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,26 +32,36 @@ def verify_chain(store: Store, study: StudyRecord, head: str | None = None) -> C
     """Walk the study's events in the order they were written. An edited event fails its own hash; a deleted one
     leaves a gap in the sequence; an inserted or moved one is out of sequence or does not link to the event before
     it. Removing events from the end leaves a valid shorter chain: pass a ``head`` kept from earlier to catch that.
-    Then the tables are checked against the chain: a trial, generation or promotion row edited behind it."""
-    query = select(t.events).where(t.events.c.study_id == study.id).order_by(t.events.c.id)
+    Then the tables are checked against the chain: a row edited, added or deleted behind it. Everything is read in
+    one snapshot, so a study running meanwhile is seen as it stood at one moment."""
     with store.engine.connect() as c:
-        rows = c.execute(query).all()
+        if c.dialect.name == "sqlite":
+            c.exec_driver_sql("BEGIN")  # one read snapshot for every query below (WAL), instead of one per query
+        rows = c.execute(select(t.events).where(t.events.c.study_id == study.id).order_by(t.events.c.id)).all()
+        status = _walk(study, rows, head)
+        if status.ok:
+            events = [(r.kind, r.trial_number, json.loads(r.payload_json)) for r in rows]
+            problem = table_problem(c, study.id, events)
+            if problem:
+                status = ChainStatus(study.name, len(rows), False, status.head, problem)
+        c.rollback()
+    return status
+
+
+def _walk(study: StudyRecord, rows: Sequence[Any], head: str | None) -> ChainStatus:
     prev, hashes = GENESIS, set()
     present = {r.seq for r in rows}
     for expected, r in enumerate(rows, start=1):
         problem = _check(study.id, r, expected, prev, expected in present)
         if problem:
-            where = f"event {r.id} (#{r.seq} {r.kind}" + (
-                f", trial {r.trial_number})" if r.trial_number is not None else ")"
+            trial = f", trial {r.trial_number}" if r.trial_number is not None else ""
+            return ChainStatus(
+                study.name, len(rows), False, prev, f"event {r.id} (#{r.seq} {r.kind}{trial}): {problem}", r.id
             )
-            return ChainStatus(study.name, len(rows), False, prev, f"{where}: {problem}", r.id)
         prev = r.hash
         hashes.add(r.hash)
     if head is not None and head not in hashes:
         return ChainStatus(study.name, len(rows), False, prev, f"the kept head {head[:12]}... is not in the chain")
-    problem = table_problem(store, study)
-    if problem:
-        return ChainStatus(study.name, len(rows), False, prev, problem)
     return ChainStatus(study.name, len(rows), True, prev)
 
 

@@ -1,68 +1,123 @@
-"""The tables agree with the audit chain: every trial's outcome, generation, promotion decision and evidence
-retraining stored in a table is what its chained event says. An edit made to a table row, rather than to an
-event, shows up here."""
+"""The tables agree with the audit chain: every trial, generation, promotion case and evidence retraining stored in
+a table is what its chained events say, and no row exists without its event (or the reverse). An edit made to a
+table row, rather than to an event, shows up here. Reads one snapshot, given by the caller's connection."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
-from evoforge.storage import EventRecord, Store, StudyRecord
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from evoforge.storage import _schema as t
 
 FINISH_KINDS = ("complete", "failed", "pruned", "infeasible", "duplicate")
+Events = list[tuple[str, int | None, dict[str, Any]]]  # (kind, trial number, payload) in the order written
 
 
-def table_problem(store: Store, study: StudyRecord) -> str | None:
-    """The first row whose content differs from its event, in words; None when all agree."""
-    events = store.events(study.id)
-    return _trials(store, study, events) or _generations(store, study, events) or _cases(store, study, events)
+def table_problem(c: Connection, study_id: int, events: Events) -> str | None:
+    """The first table row that differs from its events, in words; None when all agree."""
+    checks: list[Callable[[Connection, int, Events], str | None]] = [_trials, _generations, _cases, _replicates]
+    for check in checks:
+        problem = check(c, study_id, events)
+        if problem:
+            return problem
+    return None
 
 
-def _last(events: list[EventRecord], kinds: tuple[str, ...]) -> dict[Any, EventRecord]:
-    out: dict[Any, EventRecord] = {}
-    for e in events:
-        if e.kind in kinds:
-            out[e.trial_number] = e
-    return out
-
-
-def _trials(store: Store, study: StudyRecord, events: list[EventRecord]) -> str | None:
-    finished = _last(events, FINISH_KINDS)
-    for t in store.trials(study.id):
-        e = finished.get(t.number)
-        if t.state not in FINISH_KINDS:
+def _trials(c: Connection, study_id: int, events: Events) -> str | None:
+    proposed: dict[Any, dict[str, Any]] = {n: p for kind, n, p in events if kind == "proposed"}
+    finished = {n: (kind, p) for kind, n, p in events if kind in FINISH_KINDS}
+    rows = c.execute(
+        select(
+            t.trials.c.number, t.trials.c.state, t.trials.c.design_hash, t.trials.c.seed, t.trials.c.metrics_json
+        ).where(t.trials.c.study_id == study_id)
+    ).all()
+    numbers: set[Any] = {r.number for r in rows}
+    if numbers != set(proposed):
+        extra = min(numbers ^ set(proposed))
+        return f"trial {extra}: in the trials table or in the audit log, not in both (a row was added or deleted)"
+    for r in rows:
+        p = proposed[r.number]
+        if p["design"] != r.design_hash or p.get("seed", r.seed) != r.seed:
+            return (
+                f"trial {r.number}: its design or seed differs from its 'proposed' event (the trials table was edited)"
+            )
+        if r.state not in FINISH_KINDS:
             continue
-        if e is None or e.kind != t.state:
-            return f"trial {t.number}: the table says {t.state}, the audit log does not"
-        if t.state in ("complete", "pruned") and e.payload.get("metrics") != t.metrics:
+        kind, payload = finished.get(r.number, (None, {}))
+        if kind != r.state:
+            return f"trial {r.number}: the table says {r.state}, the audit log {kind or 'not finished'}"
+        metrics = json.loads(r.metrics_json) if r.metrics_json else None
+        if r.state in ("complete", "pruned") and payload.get("metrics") != metrics:
+            return f"trial {r.number}: its metrics differ from its {kind!r} event (the trials table was edited)"
+    return None
+
+
+def _generations(c: Connection, study_id: int, events: Events) -> str | None:
+    promoted: dict[int, dict[str, Any]] = {}
+    for kind, n, p in events:
+        if kind == "promoted":
+            promoted[p["generation"]] = {**p, "trial": n}
+        elif kind == "tested" and p.get("generation") in promoted:  # stores before evidence measured it later
+            promoted[p["generation"]]["test_accuracy"] = p["test_accuracy"]
+    rows = c.execute(
+        select(t.generations, t.trials.c.number.label("trial"))
+        .join(t.trials, t.trials.c.id == t.generations.c.trial_id)
+        .where(t.generations.c.study_id == study_id)
+    ).all()
+    if {r.number for r in rows} != set(promoted):
+        return "a generation is in the generations table or in the audit log, not in both"
+    for r in rows:
+        p = promoted[r.number]
+        same = (p["trial"], p["test_accuracy"], p["reason"]) == (r.trial, r.test_accuracy, r.reason)
+        if not same or p.get("score", r.score) != r.score:
             return (
-                f"trial {t.number}: its metrics differ from its {e.kind!r} event {e.id} (the trials table was edited)"
+                f"generation {r.number}: the table differs from its 'promoted' event (the generations table was edited)"
             )
     return None
 
 
-def _generations(store: Store, study: StudyRecord, events: list[EventRecord]) -> str | None:
-    promoted = {e.payload.get("generation"): e for e in events if e.kind == "promoted"}
-    for g in store.generations(study.id):
-        e = promoted.get(g.number)
-        if e is None or e.trial_number != g.trial_number or e.payload.get("test_accuracy") != g.test_accuracy:
-            return (
-                f"generation {g.number}: the table differs from its 'promoted' event (the generations table was edited)"
-            )
-    if len(promoted) != len(store.generations(study.id)):
-        return "a generation in the audit log is missing from the generations table"
+def _cases(c: Connection, study_id: int, events: Events) -> str | None:
+    said: dict[int, dict[str, Any]] = {}  # each case as its events say: state, evidence, attribution, decision
+    for kind, _, p in events:
+        if kind == "challenge":
+            said[p["promotion"]] = {"state": "gathering", "evidence": None, "attribution": None, "by": None}
+        elif kind == "promotion":
+            case = said.setdefault(p["promotion"], {})
+            case.update(state=p["state"], evidence=p["evidence"], attribution=p["attribution"])
+            case["by"] = "auto" if p["state"] == "promoted" else None
+        elif kind in ("approved", "rejected"):
+            said.setdefault(p["promotion"], {}).update(state=kind, by=p["by"], comment=p["comment"])
+    rows = c.execute(select(t.promotions).where(t.promotions.c.study_id == study_id)).all()
+    if {r.number for r in rows} != set(said):
+        return "a promotion case is in the promotions table or in the audit log, not in both"
+    for r in rows:
+        case = said[r.number]
+        table = {
+            "state": r.state,
+            "evidence": json.loads(r.evidence_json) if r.evidence_json else None,
+            "attribution": json.loads(r.attribution_json) if r.attribution_json else None,
+            "by": r.decided_by,
+        }
+        for key, value in table.items():
+            if case.get(key) != value and not (key != "state" and case.get(key) is None and not value):
+                if key == "state":
+                    return f"promotion {r.number}: the table says {value}, the audit log {case.get(key)}"
+                return f"promotion {r.number}: its {key} in the table differs from the audit log"
+        if "comment" in case and case["comment"] != r.comment:
+            return f"promotion {r.number}: its comment in the table differs from the audit log"
     return None
 
 
-def _cases(store: Store, study: StudyRecord, events: list[EventRecord]) -> str | None:
-    states: dict[int, str] = {}  # each case's state as its latest event says
-    for e in events:
-        if e.kind == "challenge":
-            states[e.payload["promotion"]] = "gathering"
-        elif e.kind == "promotion":
-            states[e.payload["promotion"]] = e.payload["state"]
-        elif e.kind in ("approved", "rejected"):
-            states[e.payload["promotion"]] = e.kind
-    for case in store.promotions(study.id):
-        if states.get(case.number) != case.state:
-            return f"promotion {case.number}: the table says {case.state}, the audit log {states.get(case.number)}"
+def _replicates(c: Connection, study_id: int, events: Events) -> str | None:
+    said = {(p["design"], p["seed"]): p.get("metrics") for kind, _, p in events if kind == "replicate"}
+    rows = c.execute(select(t.replicates).where(t.replicates.c.study_id == study_id)).all()
+    if {(r.design_hash, r.seed) for r in rows} != set(said):
+        return "an evidence retraining is in the replicates table or in the audit log, not in both"
+    for r in rows:
+        if said[(r.design_hash, r.seed)] != (json.loads(r.metrics_json) if r.metrics_json else None):
+            return f"evidence retraining of {r.design_hash} on seed {r.seed}: its metrics differ from its event"
     return None

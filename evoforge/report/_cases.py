@@ -34,7 +34,7 @@ def _case(facts: Facts, c: dict[str, Any]) -> list[Block]:
         Heading(3, f"Promotion {c['promotion']}: trial #{c['trial']} - {c['state']}"),
         Text(
             f"Trial #{c['trial']} (design {c['design']}) against {against}. State: {c['state']}: "
-            f"{MEANING.get(c['state'], c['state'])}. Route: {c['route'] or _no_route(c['state'])}."
+            f"{_meaning(c)}. Route: {c['route'] or _no_route(c['state'])}."
         ),
     ]
     if c["diff"]:
@@ -43,6 +43,15 @@ def _case(facts: Facts, c: dict[str, Any]) -> list[Block]:
     blocks += _attribution(c["attribution"])
     blocks.append(_decision(c))
     return blocks
+
+
+def _meaning(c: dict[str, Any]) -> str:
+    why = (c["evidence"] or {}).get("why")
+    if c["state"] == "declined" and why:
+        return f"no evidence could be gathered ({why})"
+    if c["state"] == "declined" and c["champion"] is None:
+        return "the founding design's evidence did not pass"
+    return MEANING.get(c["state"], c["state"])
 
 
 def _no_route(state: str) -> str:

@@ -72,5 +72,10 @@ def insert_generation(c: Connection, study_id: int, tid: int, number: int, gener
             created_at=time.time(),
         )
     )
-    payload = {"generation": generation.number, "test_accuracy": generation.test_accuracy, "reason": generation.reason}
+    payload = {
+        "generation": generation.number,
+        "score": generation.score,
+        "test_accuracy": generation.test_accuracy,
+        "reason": generation.reason,
+    }
     append_event(c, study_id, "promoted", number, payload)

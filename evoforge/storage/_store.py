@@ -122,6 +122,7 @@ class Store(PromotionRows):
                 number,
                 {
                     "design": design.hash,
+                    "seed": seed,
                     "operator": operator,
                     "parents": list(parents),
                     "rationale": rationale,

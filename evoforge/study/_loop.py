@@ -30,6 +30,7 @@ MAX_INFEASIBLE_IN_A_ROW = 500
 INSIGHT_EVERY = 10  # log what the proposer has learned (operator weights, predictor fit) every this many results
 WORKER_FN = "evoforge.study._worker:run_trial"
 REPLICATE_FN = "evoforge.study._worker:replicate"
+REPLICATE_RETRIES = 1  # an evidence retraining that fails is tried once more before it counts as failed
 POLL_DECISION_S = 2.0  # how often a running study looks for a person's decision on a pending promotion
 
 
@@ -67,7 +68,8 @@ class Coordinator:
         self.pending: dict[int, TrialRecord] = {}
         self.counts: dict[str, int] = {}
         self.gate = Gate(self.goal, store, study, setup.space)
-        self.side: deque[Job] = deque()  # evidence retrainings waiting for a worker (they go before new trials)
+        self.side: deque[tuple[Job, int]] = deque()  # evidence retrainings (and their pieces) waiting for a worker
+        self.side_tries: dict[tuple[str, int], int] = {}  # failed attempts of each retraining in this run
         self.side_jobs: dict[int, tuple[Design, int]] = {}  # job key (negative) -> (design, evidence seed)
         self.scored: list[tuple[float, int]] = []  # (-score, trial number) of complete trials, best first
         self.spend = Spend()
@@ -151,7 +153,7 @@ class Coordinator:
                     self._advance_gate()
                 while reason is None and self.executor.running < self.executor.capacity:
                     if self.side:
-                        self._submit_job(self.side.popleft())
+                        self._submit_job(*self.side.popleft())
                         continue
                     trial = self._next_trial()
                     if trial is None:
@@ -265,6 +267,13 @@ class Coordinator:
             self.proposer.tell(number, proposal.design, None, proposal)
         return trial
 
+    def _feasible(self, design: Design) -> bool:
+        try:
+            self.setup.space.validate(design)
+        except ValueError:
+            return False
+        return not self._static_violations(design)
+
     def _static_violations(self, design: Design) -> list[str]:
         # Only metrics known before training; measured ones are checked when the trial comes back.
         if not self.goal.constraints:
@@ -289,12 +298,13 @@ class Coordinator:
         self.pending[trial.number] = trial
         self._submit_job(Job(trial.number, WORKER_FN, payload))
 
-    def _submit_job(self, job: Job) -> None:
-        """Hand a job to the executor under the goal's per-trial caps (wall clock, CPU time, memory)."""
+    def _submit_job(self, job: Job, pieces: int = 1) -> None:
+        """Hand a job to the executor under the goal's per-trial caps (wall clock, CPU time, memory). A job that
+        trains straight through what a trial trains in ``pieces`` (an evidence retraining under early stopping) gets
+        the time caps of that many pieces."""
         b = self.goal.budget
-        self.executor.submit(
-            replace(job, timeout_s=b.trial_timeout_s, cpu_s=b.trial_cpu_s, memory_mb=b.trial_memory_mb)
-        )
+        cpu = b.trial_cpu_s * pieces if b.trial_cpu_s is not None else None
+        self.executor.submit(replace(job, timeout_s=b.trial_timeout_s * pieces, cpu_s=cpu, memory_mb=b.trial_memory_mb))
 
     def _move(self, old: str, new: str) -> None:
         self.counts[old] = self.counts.get(old, 0) - 1
@@ -396,7 +406,9 @@ class Coordinator:
                 return
             trial = self.trials[case.trial_number]
             needed = self.gate.needed(trial.design)
-            if needed or self.side_jobs:
+            if self.gate.challenger_failed(trial.design) or self.gate.stopped_early(trial.design):  # the case is lost
+                self._drop_queued_side()
+            elif needed or self.side_jobs:
                 self._queue_side(needed)
                 return
             self._concluded(self.gate.conclude(trial), trial)
@@ -421,10 +433,25 @@ class Coordinator:
                 "seed": seed,
                 "settings": asdict(self.settings),
             }
-            self.side.append(Job(key, REPLICATE_FN, payload))
+            self.side.append((Job(key, REPLICATE_FN, payload), self._pieces(design)))
+
+    def _pieces(self, design: Design) -> int:
+        """How many pieces a trial of ``design`` may be trained in under the study's scheduler (1 without one)."""
+        fidelities = self.setup.task.fidelities(design)
+        return max(1, *(len(self.scheduler.stops(n, fidelities)) for n in range(self.goal.scheduler.brackets)))
+
+    def _drop_queued_side(self) -> None:
+        for job, _ in self.side:
+            self.side_jobs.pop(job.key, None)
+        self.side.clear()
 
     def _record_side(self, outcome: Outcome) -> None:
         design, seed = self.side_jobs.pop(outcome.key)
+        tries = self.side_tries.get((design.hash, seed), 0)
+        if not outcome.ok and tries < REPLICATE_RETRIES:  # a timeout or a lost worker may not happen again
+            self.side_tries[(design.hash, seed)] = tries + 1
+            self._queue_side([(design, seed)])
+            return
         value = outcome.value or {}
         replicate = Replicate(
             design.hash,
@@ -446,7 +473,7 @@ class Coordinator:
     def _propose_simpler(self, trial: TrialRecord, design: Design, attribution: dict) -> None:
         """The challenger without the changes that showed no gain, proposed as a trial like any other."""
         function = self.setup.space.canonical(design)
-        if function in self.functions:
+        if function in self.functions or not self._feasible(design):
             return
         drops = ", ".join(attribution["simpler_drops"])
         number = self.next_number

@@ -104,10 +104,36 @@ class Gate:
         case = self.case
         if case is None or case.state != "gathering":
             return []
-        designs = [challenger] if self.champion is None else [self.champion.design, challenger]
         if case.evidence:  # the evidence passed: now the variants for attribution
-            designs = self._plan(challenger).designs()
-        return [(d, s) for d in designs for s in self.seeds if (d.hash, s) not in self.done]
+            return [(d, s) for d, s in self._plan(challenger).measurements(self.seeds) if (d.hash, s) not in self.done]
+        if self.champion is None:
+            return [(challenger, s) for s in self.seeds if (challenger.hash, s) not in self.done]
+        champion = [(self.champion.design, s) for s in self.seeds if (self.champion.design.hash, s) not in self.done]
+        # The challenger one seed at a time, so that one found behind the champion is stopped early.
+        mine = [s for s in self.seeds if (challenger.hash, s) not in self.done]
+        return champion + [(challenger, mine[0])] if mine else champion
+
+    def stopped_early(self, challenger: Design) -> str | None:
+        """Why the evidence stops before all seeds are in: the challenger is not ahead of the champion on the seeds
+        retrained so far (a futility stop: it can only cost a gain that would rarely have been significant)."""
+        case = self.case
+        if case is None or case.evidence or self.champion is None:
+            return None
+        pairs = [(self.score(challenger, s), self.score(self.champion.design, s)) for s in self.seeds]
+        done = [a - b for a, b in pairs if a is not None and b is not None]
+        if not done or len(done) == len(self.seeds) or sum(done) > 0:
+            return None
+        return (
+            f"not ahead of the champion on the first {len(done)} of {len(self.seeds)} retrainings "
+            f"(mean {sum(done) / len(done):+.4f}); stopped early"
+        )
+
+    def challenger_failed(self, challenger: Design) -> bool:
+        """Whether a retraining of the challenger in the evidence stage came back without a result."""
+        case = self.case
+        if case is None or case.evidence:
+            return False
+        return any((r := self.done.get((challenger.hash, s))) is not None and r.metrics is None for s in self.seeds)
 
     def record(self, design: Design, seed: int, replicate: Replicate) -> None:
         self.store.add_replicate(self.study.id, design, seed, replicate)
@@ -147,8 +173,11 @@ class Gate:
         level = self.goal.oversight.level
         mine = {s: self.score(challenger, s) for s in self.seeds}
         failed = [s for s, v in mine.items() if v is None]
-        base: dict[str, Any] = {"seeds": self.seeds, "challenger": mine, "held_out": "test split"}
+        base: dict[str, Any] = {"seeds": self.seeds, "challenger": mine, "held_out": self._held_out_split()}
         base["challenger_test"] = self._test_accuracy(challenger)
+        futile = self.stopped_early(challenger)
+        if futile:
+            return {**base, "significant": False, "why": futile, "stopped_early": True}
         if failed:
             return {**base, "significant": False, "why": f"the challenger has no valid result on seed {failed[0]}"}
         valid = {s: v for s, v in mine.items() if v is not None}
@@ -181,6 +210,17 @@ class Gate:
         replicate = self.done.get((design.hash, seed))
         packed = replicate.info.get("test_outcomes") if replicate is not None else None
         return unpack_outcomes(packed) if packed else None
+
+    def _held_out_split(self) -> str:
+        """What the evidence score was measured on: the test split when the score is built on accuracy (test
+        accuracy stands in for validation accuracy); otherwise the retrained runs' own metrics."""
+        p = self.goal.preference
+        names = set(p.weights) if p is not None and p.weights else {self.goal.objective[0]}
+        if names == {"val_accuracy"}:
+            return "test split"
+        if "val_accuracy" in names:
+            return "test split for accuracy; retrained runs' own metrics for the rest"
+        return "retrained runs' own metrics (the task measures no test value for them)"
 
     def _test_accuracy(self, design: Design) -> float | None:
         found = [self.done.get((design.hash, s)) for s in self.seeds]

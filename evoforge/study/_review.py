@@ -52,7 +52,7 @@ def decide(
         raise StorageError("--by: a decision needs the reviewer's name")
     status = verify_chain(store, study)
     if not status.ok:
-        raise StorageError(f"study {study.name!r}: the audit chain is broken at {status.problem}; nothing was decided")
+        raise StorageError(f"study {study.name!r}: the audit record is broken: {status.problem}; nothing was decided")
     case = next((c for c in store.promotions(study.id) if c.number == number), None)
     if case is None:
         known = ", ".join(str(c.number) for c in store.promotions(study.id)) or "none"

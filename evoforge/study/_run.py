@@ -61,7 +61,7 @@ def refuse_tampered(store: Store, study: StudyRecord) -> None:
     """Stop before writing anything to a study whose audit chain is broken."""
     status = verify_chain(store, study)
     if not status.ok:
-        raise StorageError(f"study {study.name!r}: the audit chain is broken at {status.problem}; nothing was changed")
+        raise StorageError(f"study {study.name!r}: the audit record is broken: {status.problem}; nothing was changed")
 
 
 def run_study(

@@ -107,7 +107,7 @@ def test_audit_verify_on_the_command_line(study_db: str, capsys: pytest.CaptureF
 
 def test_a_tampered_study_is_not_resumed(study_db: str) -> None:
     _sql(study_db, "DELETE FROM events WHERE id = 15")
-    with pytest.raises(StorageError, match="audit chain is broken at event 16"):
+    with pytest.raises(StorageError, match="audit record is broken: event 16"):
         run_study(goal_from_dict(nb201_goal(trials=20)), study_db, workers=0)
     assert len(Store(study_db).trials(1)) == 12
 
@@ -127,3 +127,49 @@ def test_a_generation_row_edited_behind_the_chain_is_caught(study_db: str) -> No
 def test_a_decision_edited_behind_the_chain_is_caught(study_db: str) -> None:
     _sql(study_db, "UPDATE promotions SET state = 'declined' WHERE number = 1")
     assert "promotion 1: the table says declined, the audit log promoted" in (_verify(study_db).problem or "")
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (
+            "UPDATE replicates SET metrics_json = replace(metrics_json, '0.', '0.9') WHERE id = 1",
+            "evidence retraining of",
+        ),
+        ("UPDATE generations SET score = 0.99 WHERE number = 1", "generation 1: the table differs"),
+        ("UPDATE promotions SET decided_by = 'mallory' WHERE number = 2", "promotion 2: its by in the table differs"),
+        ("DELETE FROM promotions WHERE number = 2", "a promotion case is in the promotions table or in the audit log"),
+        ("UPDATE trials SET seed = 7 WHERE number = 4", "trial 4: its design or seed differs"),
+        (
+            "INSERT INTO trials (study_id, number, design_hash, state, proposer, rationale, seed, attempts, "
+            "created_at) SELECT study_id, 99, design_hash, 'waiting', 'x', '', 1, 0, 0 FROM trials WHERE number = 0",
+            "trial 99: in the trials table or in the audit log, not in both",
+        ),
+    ],
+)
+def test_rows_edited_added_or_deleted_behind_the_chain_are_caught(study_db: str, edit: str, problem: str) -> None:
+    _sql(study_db, edit)
+    status = _verify(study_db)
+    assert not status.ok and problem in (status.problem or "")
+
+
+def test_a_store_from_before_evidence_with_later_test_measurements_verifies(study_db: str) -> None:
+    import json
+
+    # Earlier versions promoted with no test accuracy and recorded it afterwards in a `tested` event.
+    gone = "DELETE FROM events WHERE kind IN ('challenge', 'promotion', 'replicate')"
+    _sql(study_db, "DELETE FROM promotions", "DELETE FROM replicates", gone)
+    strip_audit_chain(study_db)
+    con = sqlite3.connect(study_db.removeprefix("sqlite:///"))
+    with con:
+        for row_id, text in con.execute("SELECT id, payload_json FROM events WHERE kind = 'promoted'").fetchall():
+            payload = json.loads(text)
+            tested = {"generation": payload["generation"], "test_accuracy": payload["test_accuracy"]}
+            payload = {"generation": payload["generation"], "test_accuracy": None, "reason": payload["reason"]}
+            con.execute("UPDATE events SET payload_json = ? WHERE id = ?", (json.dumps(payload), row_id))
+            con.execute(
+                "INSERT INTO events (study_id, ts, kind, payload_json) VALUES (1, 1e10, 'tested', ?)",
+                (json.dumps(tested),),
+            )
+    con.close()
+    assert _verify(study_db).ok

@@ -176,8 +176,9 @@ def test_a_person_decides_while_the_study_runs_and_the_study_goes_on_from_the_ne
     from evoforge.cli import main
     from evoforge.oversight import verify_chain
 
-    goal = nb201_goal(trials=60, search={"proposer": "evolution", "population": 4, "seed": 3})
-    goal["task"]["sleep_s"] = 0.1
+    # Short trials: the coordinator writes many times a second while the person's decision is checked and recorded.
+    goal = nb201_goal(trials=200, search={"proposer": "evolution", "population": 4, "seed": 3})
+    goal["task"]["sleep_s"] = 0.02
     goal["oversight"] = {"promotion": "human"}
     path = tmp_path / "goal.yaml"
     path.write_text(yaml.safe_dump(goal))

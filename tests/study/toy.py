@@ -22,6 +22,7 @@ class ToyOptions(TaskOptions):
     effects: dict[str, float] = Field(default_factory=dict, description='"edge:op" -> added to the score')
     seed_noise: float = 0.01  # shared by every design trained on the same seed (a lucky seed is lucky for all)
     design_noise: float = 0.002  # each design's own run-to-run noise
+    broken: str | None = None  # "edge:op": designs with it cannot be measured on the test split (evidence fails)
 
 
 class ToyTask(Task):
@@ -58,6 +59,10 @@ class ToyTask(Task):
         return TrialResult(metrics, artifact=json.dumps({"seed": seed}).encode(), info={"epoch": 1})
 
     def test_accuracy(self, design: Design, artifact: bytes | None) -> float:
+        if self.options.broken:
+            edge, op = self.options.broken.split(":")
+            if design.view["edges"][int(edge)] == op:
+                raise RuntimeError("this design cannot be measured on the test split")
         seed = json.loads(artifact or b'{"seed": 0}')["seed"]
         return self._value(design, seed, "test")
 
