@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, update
@@ -70,7 +72,7 @@ class PromotionRows:
             values["route"] = route
         if state == "promoted":
             values["decided_by"], values["decided_at"] = "auto", time.time()
-        with self.writer.begin() as c:
+        with self._one_champion(generation), self.writer.begin() as c:
             row = self._open_case(c, study_id, number, ("gathering",))
             c.execute(update(t.promotions).where(t.promotions.c.id == row.id).values(**values))
             number_of_trial = self._trial_number(c, row.trial_id)
@@ -94,7 +96,7 @@ class PromotionRows:
             raise ValueError(f"decision: expected one of {DECISIONS}, got {decision!r}")
         if not by.strip():
             raise StorageError("a decision needs the reviewer's name (--by NAME)")
-        with self.writer.begin() as c:
+        with self._one_champion(generation), self.writer.begin() as c:
             row = self._open_case(c, study_id, number, ("pending",))
             done = c.execute(
                 update(t.promotions)
@@ -173,6 +175,16 @@ class PromotionRows:
             )
             for r in rows
         ]
+
+    @staticmethod
+    @contextmanager
+    def _one_champion(generation: NewGeneration | None) -> Iterator[None]:
+        """A generation number is founded once: a second writer claiming it gets one line, and nothing is written."""
+        try:
+            yield
+        except IntegrityError:
+            taken = f"generation {generation.number}" if generation else "this promotion"
+            raise StorageError(f"{taken} is already recorded; is another coordinator running?") from None
 
     @staticmethod
     def _open_case(c: Any, study_id: int, number: int, states: tuple[str, ...]) -> Any:

@@ -19,11 +19,10 @@ from evoforge.storage._records import (
     FINISHED_STATES,
     EventRecord,
     GenerationRecord,
-    NewGeneration,
     StudyRecord,
     TrialRecord,
 )
-from evoforge.storage._sql import append_event, insert_design, insert_generation, trial_id
+from evoforge.storage._sql import append_event, insert_design, trial_id
 
 
 class Store(PromotionRows):
@@ -166,13 +165,13 @@ class Store(PromotionRows):
         metrics: dict[str, float] | None = None,
         info: dict[str, Any] | None = None,
         error: str | None = None,
-        generation: NewGeneration | None = None,
         artifact: bytes | None = None,
         started_at: float | None = None,
         finished_at: float | None = None,
         note: dict[str, Any] | None = None,
     ) -> None:
-        """Record a trial's outcome, and the promotion it earned if any, in one transaction.
+        """Record a trial's outcome in one transaction (a promotion comes later, through its case: see
+        ``update_promotion`` and ``decide_promotion``).
 
         ``note`` adds study-level facts known at this moment (e.g. the front's hypervolume) to the trial's event.
         ``started_at`` / ``finished_at`` (epoch seconds) are when the work itself ran, as the worker saw it; without
@@ -182,7 +181,7 @@ class Store(PromotionRows):
         times = {"finished_at": finished_at or now}
         if started_at is not None:
             times["started_at"] = started_at
-        with self._writing(f"generation of trial {number} already recorded; is another coordinator running?") as c:
+        with self._writing(f"the outcome of trial {number} is already recorded; is another coordinator running?") as c:
             tid = trial_id(c, study_id, number)
             done = c.execute(
                 update(t.trials)
@@ -198,8 +197,6 @@ class Store(PromotionRows):
             if done.rowcount != 1:  # two coordinators, or a trial finished twice: refuse, record nothing
                 raise StorageError(f"trial {number} is not running; its outcome was not recorded")
             append_event(c, study_id, state, number, {"metrics": metrics, "error": error, **(note or {})})
-            if generation is not None:
-                insert_generation(c, study_id, tid, number, generation)
             if artifact is not None:
                 c.execute(insert(t.artifacts).values(trial_id=tid, data=artifact))
             c.execute(delete(t.checkpoints).where(t.checkpoints.c.trial_id == tid))
@@ -265,16 +262,6 @@ class Store(PromotionRows):
                 select(t.trials.c.state, func.count()).where(t.trials.c.study_id == study_id).group_by(t.trials.c.state)
             ).all()
         return {state: n for state, n in rows}
-
-    def set_test_accuracy(self, study_id: int, generation: int, value: float) -> None:
-        """Record a champion's test accuracy, measured once after its promotion."""
-        with self.writer.begin() as c:
-            c.execute(
-                update(t.generations)
-                .where(t.generations.c.study_id == study_id, t.generations.c.number == generation)
-                .values(test_accuracy=value)
-            )
-            append_event(c, study_id, "tested", None, {"generation": generation, "test_accuracy": value})
 
     def finish_order(self, study_id: int) -> list[int]:
         """Trial numbers in the order their outcomes were recorded (the order a proposer was told them)."""

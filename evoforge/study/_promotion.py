@@ -36,6 +36,10 @@ class Champion:
     design: Design
 
 
+def trial_seed(search_seed: int, number: int) -> int:
+    return int.from_bytes(hashlib.sha256(f"{search_seed}:{number}".encode()).digest()[:4], "little")
+
+
 def evidence_seeds(search_seed: int, k: int) -> list[int]:
     """The study's evidence seeds: the same for every design, so champion and challenger runs pair up; distinct
     from every trial's own seed."""

@@ -30,22 +30,34 @@ def test_trials_round_trip_with_lineage_and_events(storage: str) -> None:
     assert kinds == ["study_created", "proposed", "proposed", "complete"]
 
 
-def test_a_promotion_is_recorded_with_its_trial(storage: str) -> None:
+def _finished(store: Store, study_id: int, number: int) -> None:
+    store.add_trial(
+        study_id,
+        number,
+        _design(number),
+        proposer="random",
+        operator=None,
+        rationale="",
+        parents=(),
+        seed=1,
+        state="running",
+    )
+    store.finish_trial(study_id, number, "complete", metrics={"val_accuracy": 0.7}, artifact=b"weights")
+
+
+def test_a_promotion_is_recorded_with_its_case_and_trial(storage: str) -> None:
     store = Store(storage)
     study = store.create_study("s", "{}")
-    store.add_trial(study.id, 0, _design(0), proposer="random", operator=None, rationale="", parents=(), seed=1)
-    store.mark_running(study.id, 0)
-    store.finish_trial(
-        study.id,
-        0,
-        "complete",
-        metrics={"val_accuracy": 0.7},
-        generation=NewGeneration(0, 0.7, 0.69, "first"),
-        artifact=b"weights",
+    _finished(store, study.id, 0)
+    case = store.open_promotion(study.id, 0, None)
+    evidence = {"significant": True}
+    store.update_promotion(
+        study.id, case.number, "promoted", evidence=evidence, generation=NewGeneration(0, 0.7, 0.69, "first")
     )
     (gen,) = store.generations(study.id)
     assert (gen.number, gen.trial_number, gen.test_accuracy, gen.design) == (0, 0, 0.69, _design(0))
     assert store.artifact(study.id, 0) == b"weights"
+    assert store.promotions(study.id)[0].evidence == evidence and store.promotions(study.id)[0].decided_by == "auto"
     assert store.events(study.id, "promoted")[0].payload["generation"] == 0
 
 
@@ -53,14 +65,13 @@ def test_a_failed_transaction_leaves_nothing_behind(storage: str) -> None:
     store = Store(storage)
     study = store.create_study("s", "{}")
     for i in range(2):
-        store.add_trial(
-            study.id, i, _design(i), proposer="random", operator=None, rationale="", parents=(), seed=1, state="running"
-        )
-    store.finish_trial(study.id, 0, "complete", metrics={}, generation=NewGeneration(0, 0.7, None, "first"))
+        _finished(store, study.id, i)
+        store.open_promotion(study.id, i, None)
+    store.update_promotion(study.id, 1, "promoted", generation=NewGeneration(0, 0.7, None, "first"))
     before = len(store.events(study.id))
-    with pytest.raises(Exception):  # noqa: B017 - a second generation 0 breaks the unique constraint
-        store.finish_trial(study.id, 1, "complete", metrics={}, generation=NewGeneration(0, 0.8, None, "again"))
-    assert store.trials(study.id)[1].state == "running"
+    with pytest.raises(StorageError, match="generation 0 is already recorded"):
+        store.update_promotion(study.id, 2, "promoted", generation=NewGeneration(0, 0.8, None, "again"))
+    assert store.promotions(study.id)[1].state == "gathering"  # the case's update was rolled back with it
     assert len(store.events(study.id)) == before
 
 

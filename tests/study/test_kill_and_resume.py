@@ -84,13 +84,18 @@ def test_kill_9_at_any_moment_then_resume_accounts_for_every_trial_exactly_once(
     study = store.get_study("nb")
     assert study is not None
     trials = store.trials(study.id)
-    assert [t.number for t in trials] == list(range(TRIALS))
-    assert all(t.state == "complete" for t in trials)
+    # After a resume the proposer may propose again what was in flight when it died: that repeat is recorded as a
+    # duplicate, never trained and not charged, so the budget still buys exactly TRIALS trainings.
+    duplicates = [t for t in trials if t.state == "duplicate"]
+    assert all(t.attempts == 0 and t.started_at is None for t in duplicates)
+    trials = [t for t in trials if t.state != "duplicate"]
+    assert len(trials) == TRIALS and all(t.state == "complete" for t in trials)
     assert any(t.attempts >= 2 for t in trials), "no in-flight trial was re-run"
+    by_number = {t.number: t for t in trials}
     for number, finished_at in finished_before.items():
-        assert trials[number].finished_at == finished_at
+        assert by_number[number].finished_at == finished_at
     complete_events = [e.trial_number for e in store.events(study.id, "complete")]
-    assert sorted(complete_events) == list(range(TRIALS)), "a trial was counted twice"
+    assert sorted(complete_events) == sorted(by_number), "a trial was counted twice"
     gens = store.generations(study.id)
     assert [g.number for g in gens] == list(range(len(gens))) and gens
     assert all(g.test_accuracy is not None for g in gens)
