@@ -139,6 +139,18 @@ class GateDriving:
         if attribution.get("simpler") is not None and self.charged < self.goal.budget.trials:
             self._propose_simpler(trial, Design.make(trial.design.space, attribution["simpler"]), attribution)
 
+    def _recover_simpler(self) -> None:
+        """Propose again a simpler variant whose case concluded just before the coordinator died (the case is in the
+        store, the trial is not): recovery leaves nothing a finished case asked for undone."""
+        proposed = {t.parents[0] for t in self.store.trials(self.study.id) if t.proposer == "attribution" and t.parents}
+        for case in self.gate.cases:
+            simpler = case.attribution.get("simpler") if case.attribution else None
+            if simpler is None or case.trial_number in proposed or case.trial_number not in self.trials:
+                continue
+            if self.charged < self.goal.budget.trials:
+                trial = self.trials[case.trial_number]
+                self._propose_simpler(trial, Design.make(trial.design.space, simpler), case.attribution)
+
     def _propose_simpler(self, trial: TrialRecord, design: Design, attribution: dict[str, Any]) -> None:
         """The challenger without the changes that showed no gain, proposed as a trial like any other."""
         function = self.setup.space.canonical(design)

@@ -125,6 +125,7 @@ class Coordinator(GateDriving):
         self.queue = deque(self.store.requeue_inflight(self.study.id))
         self.counts = self.store.count_trials(self.study.id)  # after the requeue: in-flight trials are waiting now
         self.paused = self.store.checkpoints(self.study.id)  # re-run trials go on from their last milestone
+        self._recover_simpler()
 
     @property
     def charged(self) -> int:

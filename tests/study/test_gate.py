@@ -14,6 +14,7 @@ from evoforge.proposers._registry import PROPOSERS
 from evoforge.study import run_study
 from evoforge.study._review import decide
 from evoforge.tasks._registry import TASKS
+from tests.conftest import strip_audit_chain
 from tests.study.toy import cell, toy_goal
 
 BASE = cell()
@@ -201,3 +202,25 @@ def test_evidence_retrainings_get_the_time_of_every_piece_a_trial_is_trained_in(
     store = Store(storage)
     assert all(r.metrics is not None for r in store.replicates(1))
     assert [g.trial_number for g in store.generations(1)] == [0]
+
+
+def test_a_simpler_variant_lost_with_its_coordinator_is_proposed_on_resume(storage: str) -> None:
+    import sqlite3
+
+    _, store, study = _run(storage, [BASE, HELP_AND_NOTHING], 3)
+    simpler = store.trials(study.id)[2]
+    assert simpler.proposer == "attribution"
+    # As if the coordinator had died after concluding the case and before proposing the variant: a store without it
+    # (the chain is re-made as an upgrade would, so the study is not refused as tampered).
+    con = sqlite3.connect(storage.removeprefix("sqlite:///"))
+    with con:
+        for table in ("lineage WHERE child_id", "artifacts WHERE trial_id", "trials WHERE id"):
+            con.execute(f"DELETE FROM {table} = ?", (simpler.id,))
+        con.execute("DELETE FROM events WHERE trial_number = 2")
+    con.close()
+    store.engine.dispose()
+    strip_audit_chain(storage)
+    _, store, study = _run(storage, [BASE, HELP_AND_NOTHING], 3)
+    again = [t for t in store.trials(study.id) if t.proposer == "attribution"]
+    assert len(again) == 1 and again[0].parents == (1,) and again[0].design == simpler.design
+    assert again[0].state == "complete"
