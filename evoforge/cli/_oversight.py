@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict
 from typing import Any
 
 from evoforge.cli._format import _num
@@ -52,12 +53,12 @@ def run_command(args: argparse.Namespace, store: Any, study: Any) -> tuple[Any, 
             args.by,
             args.comment,
         )
-        return case.__dict__, format_decision(case), 0
+        return asdict(case), format_decision(case), 0
     if args.command == "audit":
         from evoforge.oversight import verify_chain
 
         status = verify_chain(store, study, args.head)
-        return status.__dict__, format_chain(status), 0 if status.ok else 1
+        return asdict(status), format_chain(status), 0 if status.ok else 1
     if args.command == "reproduce":
         from evoforge.study._reproduce import reproduce
 

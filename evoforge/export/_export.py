@@ -12,10 +12,10 @@ from evoforge._errors import EvoforgeError
 from evoforge.design import Design
 from evoforge.export._source import model_source
 from evoforge.goal import Goal, goal_from_json
+from evoforge.oversight import require_intact
 from evoforge.spaces import InputSpec
 from evoforge.storage import Store, StudyRecord
 from evoforge.study import lineage_view
-from evoforge.study._run import refuse_tampered
 from evoforge.tasks import make_task
 
 
@@ -64,7 +64,7 @@ def export_champion(store: Store, study: StudyRecord, out: str | Path) -> list[P
     Everything comes from the store: the design, the weights and the input statistics recorded with them.
     """
     goal = goal_from_json(study.goal_json)
-    refuse_tampered(store, study)  # the card vouches for the champion: only from an intact record
+    require_intact(store, study)  # the card vouches for the champion: only from an intact record
     gens = store.generations(study.id)
     if not gens:
         raise EvoforgeError(f"study {study.name!r} has no champion yet: nothing to export")

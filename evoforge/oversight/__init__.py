@@ -2,7 +2,7 @@
 changes, and verification of the audit chain."""
 
 from evoforge.oversight._attribution import AttributionPlan, attribute, plan_attribution
-from evoforge.oversight._audit import ChainStatus, verify_chain
+from evoforge.oversight._audit import ChainStatus, require_intact, verify_chain
 from evoforge.oversight._changes import Change, apply, changes, revert
 from evoforge.oversight._evidence import mean_ci, pack_outcomes, paired_bootstrap, paired_test, unpack_outcomes
 
@@ -18,6 +18,7 @@ __all__ = [
     "paired_bootstrap",
     "paired_test",
     "plan_attribution",
+    "require_intact",
     "revert",
     "unpack_outcomes",
     "verify_chain",

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from evoforge._errors import StorageError
 from evoforge.oversight._consistency import table_problem
 from evoforge.storage import Store, StudyRecord
 from evoforge.storage import _schema as t
@@ -46,6 +47,14 @@ def verify_chain(store: Store, study: StudyRecord, head: str | None = None) -> C
                 status = ChainStatus(study.name, len(rows), False, status.head, problem)
         c.rollback()
     return status
+
+
+def require_intact(store: Store, study: StudyRecord, consequence: str = "nothing was changed") -> None:
+    """Raise ``StorageError`` (one line, naming the problem and ``consequence``) unless the study's record is
+    intact: called before anything is written on the strength of that record (a run, a decision, an export)."""
+    status = verify_chain(store, study)
+    if not status.ok:
+        raise StorageError(f"study {study.name!r}: the audit record is broken: {status.problem}; {consequence}")
 
 
 def _walk(study: StudyRecord, rows: Sequence[Any], head: str | None) -> ChainStatus:

@@ -81,34 +81,35 @@ def _generations(c: Connection, study_id: int, events: Events) -> str | None:
 
 
 def _cases(c: Connection, study_id: int, events: Events) -> str | None:
-    said: dict[int, dict[str, Any]] = {}  # each case as its events say: state, evidence, attribution, decision
+    # Each case as its events say, replayed the way the store writes it: an update sets only what it carries.
+    said: dict[int, dict[str, Any]] = {}
     for kind, _, p in events:
         if kind == "challenge":
             said[p["promotion"]] = {"state": "gathering", "evidence": None, "attribution": None, "by": None}
+            said[p["promotion"]]["comment"] = None
         elif kind == "promotion":
             case = said.setdefault(p["promotion"], {})
-            case.update(state=p["state"], evidence=p["evidence"], attribution=p["attribution"])
-            case["by"] = "auto" if p["state"] == "promoted" else None
+            case.update({k: p[k] for k in ("evidence", "attribution") if p.get(k) is not None}, state=p["state"])
+            if p["state"] == "promoted":
+                case["by"] = "auto"
         elif kind in ("approved", "rejected"):
             said.setdefault(p["promotion"], {}).update(state=kind, by=p["by"], comment=p["comment"])
     rows = c.execute(select(t.promotions).where(t.promotions.c.study_id == study_id)).all()
     if {r.number for r in rows} != set(said):
         return "a promotion case is in the promotions table or in the audit log, not in both"
     for r in rows:
-        case = said[r.number]
         table = {
             "state": r.state,
             "evidence": json.loads(r.evidence_json) if r.evidence_json else None,
             "attribution": json.loads(r.attribution_json) if r.attribution_json else None,
             "by": r.decided_by,
+            "comment": r.comment,
         }
-        for key, value in table.items():
-            if case.get(key) != value and not (key != "state" and case.get(key) is None and not value):
-                if key == "state":
-                    return f"promotion {r.number}: the table says {value}, the audit log {case.get(key)}"
-                return f"promotion {r.number}: its {key} in the table differs from the audit log"
-        if "comment" in case and case["comment"] != r.comment:
-            return f"promotion {r.number}: its comment in the table differs from the audit log"
+        wrong = next((key for key, value in table.items() if said[r.number].get(key) != value), None)
+        if wrong == "state":
+            return f"promotion {r.number}: the table says {r.state}, the audit log {said[r.number].get('state')}"
+        if wrong:
+            return f"promotion {r.number}: its {wrong} in the table differs from the audit log"
     return None
 
 

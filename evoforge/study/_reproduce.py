@@ -7,8 +7,8 @@ from typing import Any
 
 from evoforge._errors import StorageError
 from evoforge.goal import goal_from_json
+from evoforge.oversight import require_intact
 from evoforge.storage import Store, StudyRecord
-from evoforge.study._run import refuse_tampered
 from evoforge.study._runtime import runtime
 from evoforge.tasks import EvalSettings, make_task
 
@@ -19,7 +19,7 @@ def reproduce(store: Store, study: StudyRecord, number: int, tolerance: float = 
     """Re-run trial ``number`` in this process and compare every computed metric to the recorded one within
     ``tolerance`` (absolute). The verdict also names what differs in the environment (code, versions, device)."""
     trial = next((t for t in store.trials(study.id) if t.number == number), None)
-    refuse_tampered(store, study)  # its result is judged against the record: the record must be intact
+    require_intact(store, study)  # its result is judged against the record: the record must be intact
     if trial is None:
         raise StorageError(f"trial {number} does not exist in study {study.name!r}")
     if trial.state not in ("complete", "pruned"):

@@ -6,7 +6,7 @@ from typing import Any
 
 from evoforge._errors import StorageError
 from evoforge.goal import goal_from_json
-from evoforge.oversight import verify_chain
+from evoforge.oversight import require_intact
 from evoforge.storage import NewGeneration, PromotionRecord, Store, StudyRecord
 from evoforge.study._promotion import Champion, reason_text
 
@@ -50,9 +50,7 @@ def decide(
     reviewer name, or a champion that changed since the evidence was gathered."""
     if not by or not by.strip():
         raise StorageError("--by: a decision needs the reviewer's name")
-    status = verify_chain(store, study)
-    if not status.ok:
-        raise StorageError(f"study {study.name!r}: the audit record is broken: {status.problem}; nothing was decided")
+    require_intact(store, study, "nothing was decided")
     case = next((c for c in store.promotions(study.id) if c.number == number), None)
     if case is None:
         known = ", ".join(str(c.number) for c in store.promotions(study.id)) or "none"

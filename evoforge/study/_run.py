@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 
-from evoforge._errors import GoalError, StorageError
+from evoforge._errors import GoalError
 from evoforge.executors import Executor
 from evoforge.goal import Goal, goal_from_json
-from evoforge.oversight import verify_chain
+from evoforge.oversight import require_intact
 from evoforge.storage import Store, StudyRecord
 from evoforge.study._history import transfer_sources
 from evoforge.study._lease import take_lease
@@ -57,13 +57,6 @@ def apply_budget(store: Store, study: StudyRecord, goal: Goal) -> None:
         store.update_goal(study.id, goal.to_json(), [f"budget: {old} -> {goal.budget}"])
 
 
-def refuse_tampered(store: Store, study: StudyRecord) -> None:
-    """Stop before writing anything to a study whose audit chain is broken."""
-    status = verify_chain(store, study)
-    if not status.ok:
-        raise StorageError(f"study {study.name!r}: the audit record is broken: {status.problem}; nothing was changed")
-
-
 def run_study(
     goal: Goal, storage: str = "sqlite:///evoforge.db", workers: int | None = None, quiet: bool = True
 ) -> RunReport:
@@ -86,7 +79,7 @@ def run_study(
         goal, setup = adopted, prepare(adopted)
     transfer_sources(store, goal.study, goal, setup.space.name)  # checked before anything is written
     study = open_study(store, goal)
-    refuse_tampered(store, study)
+    require_intact(store, study)
     owner = take_lease(store, study)
     workers = os.cpu_count() or 1 if workers is None else workers
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import platform
-import sys
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -42,5 +41,4 @@ def runtime(device: str | None) -> dict[str, Any]:
         "machine": f"{platform.system()} {platform.machine()}",
         "device": device or "cpu",
         "code_hash": code_hash(),
-        "argv0": Path(sys.argv[0]).name if sys.argv else "",
     }
