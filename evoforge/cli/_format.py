@@ -21,6 +21,8 @@ def format_status(view: dict[str, Any]) -> str:
         f"trials      {counts or 'none'}  (budget {view['budget']['trials']})",
         f"generation  {_num(view['generation'])}",
     ]
+    if view.get("sandbox"):
+        lines.append(f"sandbox     {view['sandbox']}")
     cases = view.get("promotions") or {}
     if cases:
         tally = ", ".join(f"{n} {state}" for state, n in cases.items())
@@ -32,6 +34,7 @@ def format_status(view: dict[str, Any]) -> str:
         lines.append(f"champion    trial #{champ['trial']}  design {champ['design']}")
         shown = [
             "val_accuracy",
+            "val_score",
             "test_accuracy",
             "val_loss",
             "params",

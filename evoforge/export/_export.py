@@ -58,6 +58,15 @@ def _weights_test_accuracy(goal: Goal, design: Design, artifact: bytes | None) -
         return None  # the data is not here (the export needs only the store); the card says "not measured"
 
 
+def _product_files(goal: Goal, design: Design, artifact: bytes | None) -> dict[str, bytes]:
+    # Tasks whose product is code (an optimizer, a training file) write it from the design alone: no data needed.
+    try:
+        task = make_task(goal.task)
+    except EvoforgeError:
+        return {}
+    return task.export_files(design, artifact)
+
+
 def export_champion(store: Store, study: StudyRecord, out: str | Path) -> list[Path]:
     """Write the champion as ``model.py`` + ``weights.safetensors`` (trained tasks) and ``card.json``.
 
@@ -87,8 +96,10 @@ def export_champion(store: Store, study: StudyRecord, out: str | Path) -> list[P
         "lineage": lineage_view(store, study)["generations"],
         "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    files: dict[str, bytes] = {}
-    if artifact is not None:
+    files = _product_files(goal, champ.design, artifact)
+    if files:
+        card["files"] = [*files, "card.json"]
+    elif artifact is not None:
         title = (
             f"evoforge champion of study {study.name!r}: generation {champ.number}, trial #{trial.number}, "
             f"design {champ.design.hash}; test accuracy of these weights {_fraction(weights_test)}."

@@ -67,6 +67,26 @@ class Search(_Section):
         [], description="earlier studies in the same store whose predictor and operator credit warm-start this one"
     )
     options: dict[str, Any] = {}
+    base_url: str | None = Field(
+        None, description="proposer llm: an OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1"
+    )
+    model: str | None = Field(None, description="proposer llm: the model name the endpoint serves")
+    api_key_env: str = Field(
+        "OPENAI_API_KEY", description="proposer llm: the environment variable holding the API key (may be unset)"
+    )
+
+    @model_validator(mode="after")
+    def _llm_fields(self) -> Search:
+        given = [k for k in ("base_url", "model") if getattr(self, k) is not None]
+        if self.proposer == "llm":
+            missing = [k for k in ("base_url", "model") if k not in given]
+            if missing:
+                raise ValueError(f"proposer llm needs {' and '.join(missing)}")
+        elif given and self.proposer is not None:
+            raise ValueError(f"{given[0]} is for proposer llm, not {self.proposer}")
+        if self.base_url is not None and not self.base_url.startswith(("http://", "https://")):
+            raise ValueError(f"base_url must start with http:// or https://, got {self.base_url!r}")
+        return self
 
     @model_validator(mode="after")
     def _tournament(self) -> Search:

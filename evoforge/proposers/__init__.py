@@ -1,6 +1,6 @@
 """Proposers decide what to try next (ask / tell); they never train anything."""
 
-from evoforge.proposers._base import Proposal, Proposer, Told
+from evoforge.proposers._base import Proposal, Proposer, ProposerExhausted, Told
 from evoforge.proposers._credit import Credit
 from evoforge.proposers._evolution import EvolutionProposer
 from evoforge.proposers._guided import GuidedProposer
@@ -14,6 +14,7 @@ __all__ = [
     "GuidedProposer",
     "Proposal",
     "Proposer",
+    "ProposerExhausted",
     "RandomProposer",
     "Told",
     "make_proposer",

@@ -6,11 +6,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from evoforge._errors import EvoforgeError
 from evoforge.design import Design
 from evoforge.goal import Search
 from evoforge.spaces import Space
 
 Values = tuple[float, ...]  # one value per objective, higher is better
+
+
+class ProposerExhausted(EvoforgeError):
+    """Raised by ``ask`` when the proposer can propose nothing more (a cap on its language-model requests, tokens or
+    cost is reached, or its endpoint keeps failing). The study stops proposing cleanly, with this message as the
+    reason, and lets the trials in flight finish."""
 
 
 @dataclass(frozen=True)

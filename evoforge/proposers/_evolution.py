@@ -26,6 +26,8 @@ class EvolutionProposer(Proposer):
     drawn from the ``population`` most recently finished trials: the oldest drop out, whatever their score.
     With several objectives the tournament is won as in NSGA-II: lowest Pareto rank within the population, then
     the largest crowding distance (the loneliest point of the front), so the search spreads along the front.
+    With ``crossover`` > 0 and a space that can cross two designs (programs), that share of proposals combines the
+    winners of two tournaments instead of mutating one.
     """
 
     name = "evolution"
@@ -38,8 +40,12 @@ class EvolutionProposer(Proposer):
         *,
         population: int = 16,
         tournament: int | None = None,
+        crossover: float = 0.0,
     ) -> None:
         super().__init__(space, seed, start_from)
+        if not 0.0 <= crossover <= 1.0:
+            raise ValueError(f"search.options.crossover: a probability in [0, 1], got {crossover}")
+        self.crossover = crossover
         self.population: deque[Member] = deque(maxlen=population)
         self.tournament = min(tournament or max(2, population // 2), population)
         self._seen: set[str] = set()  # canonical functions proposed or told (see Space.canonical)
@@ -62,6 +68,12 @@ class EvolutionProposer(Proposer):
             return self._initial(rng)
         members = list(self.population)
         parent = members[tournament([m.values for m in members], self.tournament, rng)]
+        if self.crossover and rng.random() < self.crossover:
+            other = members[tournament([m.values for m in members], self.tournament, rng)]
+            child = self.space.crossover(parent.design, other.design, rng) if other is not parent else None
+            if child is not None and self.space.canonical(child.design) not in self._seen:
+                why = f"{child.rationale} (parents #{parent.number} and #{other.number} won tournaments)"
+                return self._note(Proposal(child.design, (parent.number, other.number), child.operator, why))
         mutation = self._fresh_mutation(parent.design, rng)
         why = f"{mutation.rationale} (parent #{parent.number} won a tournament of {self.tournament})"
         return self._note(Proposal(mutation.design, (parent.number,), mutation.operator, why))

@@ -10,6 +10,7 @@ from evoforge.spaces import Space
 PROPOSERS = {
     "evolution": "evoforge.proposers._evolution:EvolutionProposer",
     "guided": "evoforge.proposers._guided:GuidedProposer",
+    "llm": "evoforge.proposers._llm:LLMProposer",
     "random": "evoforge.proposers._random:RandomProposer",
 }
 

@@ -15,6 +15,7 @@ from evoforge.spaces._macro import (
     inference_precision,
 )
 from evoforge.spaces._nb201 import NB201_OPS, NB201Space, arch_string
+from evoforge.spaces._program import ProgramOptions, ProgramSpace
 
 __all__ = [
     "DEPLOY_DEFAULTS",
@@ -24,6 +25,8 @@ __all__ = [
     "MacroSpace",
     "Mutation",
     "NB201Space",
+    "ProgramOptions",
+    "ProgramSpace",
     "Space",
     "arch_string",
     "build_network",

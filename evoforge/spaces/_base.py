@@ -70,6 +70,11 @@ class Space(ABC):
         """The design with the highest static metrics, for telling whether a ``min`` bound can be met at all."""
         return None
 
+    def crossover(self, a: Design, b: Design, rng: random.Random) -> Mutation | None:
+        """A child combining two parents (operator ``crossover``), valid and different from both; None when the
+        space has no crossover or this draw made no valid child. By default spaces have none."""
+        return None
+
     def mutate(self, design: Design, rng: random.Random, operator: str | None = None) -> Mutation:
         """Apply ``operator`` (or a random applicable one) to ``design``; the child differs from the parent."""
         names = [operator] if operator else list(self.operators)

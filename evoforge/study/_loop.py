@@ -13,7 +13,7 @@ from evoforge._errors import EvoforgeError
 from evoforge.design import Design
 from evoforge.executors import Executor, Job, Outcome
 from evoforge.goal import Search
-from evoforge.proposers import Proposal, Proposer, make_proposer
+from evoforge.proposers import Proposal, Proposer, ProposerExhausted, make_proposer
 from evoforge.schedulers import Scheduler, make_scheduler
 from evoforge.storage import UNCHARGED_STATES, Store, StudyRecord, TrialRecord
 from evoforge.study._front import StudyFront, fixed_reference
@@ -149,7 +149,11 @@ class Coordinator(GateDriving):
                     if self.side:
                         self._submit_job(*self.side.popleft())
                         continue
-                    trial = self._next_trial()
+                    try:
+                        trial = self._next_trial()
+                    except ProposerExhausted as exc:  # e.g. a cap on language-model requests: stop proposing
+                        reason = str(exc)
+                        break
                     if trial is None:
                         break
                     self._submit(trial)

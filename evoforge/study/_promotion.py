@@ -26,6 +26,7 @@ from evoforge.oversight import (
 )
 from evoforge.spaces import Space
 from evoforge.storage import NewGeneration, PromotionRecord, Replicate, Store, StudyRecord, TrialRecord
+from evoforge.tasks import task_class
 
 
 @dataclass(frozen=True)
@@ -48,12 +49,13 @@ def evidence_seeds(search_seed: int, k: int) -> list[int]:
     ]
 
 
-def held_out(metrics: dict[str, float]) -> dict[str, float]:
-    """A retraining's metrics with the held-out test accuracy standing in for the validation accuracy, so the
-    goal's own score judges the evidence."""
+def held_out(metrics: dict[str, float], stands_for: str = "val_accuracy") -> dict[str, float]:
+    """A retraining's metrics with the held-out ``test_accuracy`` standing in for the validation metric it measures
+    on held-out data (``Task.held_out_for``: ``val_accuracy``, or e.g. ``val_score`` for an optimizer measured on
+    held-out training problems), so the goal's own score judges the evidence."""
     out = dict(metrics)
     if "test_accuracy" in out:
-        out["val_accuracy"] = out["test_accuracy"]
+        out[stands_for] = out["test_accuracy"]
     return out
 
 
@@ -69,6 +71,7 @@ class Gate:
     def __init__(self, goal: Goal, store: Store, study: StudyRecord, space: Space) -> None:
         self.goal, self.store, self.study, self.space = goal, store, study, space
         self.seeds = evidence_seeds(goal.search.seed, goal.oversight.seeds)
+        self.stands_for = task_class(str(goal.task["name"])).held_out_for
         self.done: dict[tuple[str, int], Replicate] = {(r.design_hash, r.seed): r for r in store.replicates(study.id)}
         self.cases = store.promotions(study.id)
         self.champion = self._champion()
@@ -153,7 +156,7 @@ class Gate:
         replicate = self.done.get((design.hash, seed))
         if replicate is None or replicate.metrics is None:
             return None
-        return self.goal.score(held_out(replicate.metrics))
+        return self.goal.score(held_out(replicate.metrics, self.stands_for))
 
     # -- concluding --------------------------------------------------------------------------------------------------
     def conclude(self, trial: TrialRecord) -> Conclusion:
@@ -169,7 +172,7 @@ class Gate:
                 self._update(case, "gathering", evidence=evidence)  # next: the variants for attribution
                 return Conclusion(case.number, "gathering", evidence)
             return self._route(case, trial, evidence, None)
-        outcomes = self.outcomes if self.goal.objective[0] == "val_accuracy" else None
+        outcomes = self.outcomes if self.goal.objective[0] == self.stands_for else None
         attribution = attribute(self._plan(trial.design), self.score, self.seeds, self.goal.oversight.level, outcomes)
         return self._route(case, trial, case.evidence, attribution)
 
@@ -200,7 +203,7 @@ class Gate:
     def _bootstrap(self, challenger: Design, champion: Design) -> dict[str, Any] | None:
         """When the champion is judged on accuracy alone and the task gave per-input test results for every run,
         the paired bootstrap over seeds and test inputs; otherwise None (a t test on the scores is used)."""
-        if self.goal.objective[0] != "val_accuracy":
+        if self.goal.objective[0] != self.stands_for:
             return None
         mine = [self.outcomes(challenger, s) for s in self.seeds]
         theirs = [self.outcomes(champion, s) for s in self.seeds]
@@ -220,9 +223,9 @@ class Gate:
         accuracy stands in for validation accuracy); otherwise the retrained runs' own metrics."""
         p = self.goal.preference
         names = set(p.weights) if p is not None and p.weights else {self.goal.objective[0]}
-        if names == {"val_accuracy"}:
+        if names == {self.stands_for}:
             return "test split"
-        if "val_accuracy" in names:
+        if self.stands_for in names:
             return "test split for accuracy; retrained runs' own metrics for the rest"
         return "retrained runs' own metrics (the task measures no test value for them)"
 

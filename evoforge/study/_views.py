@@ -75,7 +75,19 @@ def status_view(store: Store, study: StudyRecord) -> dict[str, Any]:
         "champion": champion,
         "front": front_view(store, study, goal) if len(goal.objectives) > 1 else None,
         "designer": designer_view(store, study, goal),
+        "sandbox": _sandbox_note(goal),
     }
+
+
+def _sandbox_note(goal: Goal) -> str | None:
+    """How generated code is contained on this machine, for tasks that run it (None for the others)."""
+    from evoforge.tasks import task_class
+
+    if not task_class(str(goal.task["name"])).sandboxed:
+        return None
+    from evoforge.sandbox import isolation
+
+    return isolation().note
 
 
 def rank_correlations(store: Store, study: StudyRecord, goal: Goal, batch: int = 10) -> list[dict[str, Any]]:

@@ -50,6 +50,8 @@ class Task(ABC):
     Options: ClassVar[type[TaskOptions]] = TaskOptions
     metrics: ClassVar[frozenset[str]]
     curve_metrics: ClassVar[frozenset[str]] = frozenset({"val_accuracy"})  # reported at every fidelity
+    held_out_for: ClassVar[str] = "val_accuracy"  # the validation metric that ``test_accuracy`` measures held out
+    sandboxed: ClassVar[bool] = False  # runs generated code in ``evoforge.sandbox`` (status says how isolated)
 
     def load(self) -> None:  # noqa: B027 - tasks with data to read override it
         """Read the task's data now (raising ``ValueError`` or ``OSError`` if it can't), not at the first trial."""
@@ -88,3 +90,8 @@ class Task(ABC):
         """Per test input, whether the trained ``artifact`` gets it right (their mean is ``test_accuracy``), so two
         designs can be compared sample by sample; None when the task has no per-sample results (a table)."""
         return None
+
+    def export_files(self, design: Design, artifact: bytes | None) -> dict[str, bytes]:
+        """The files that are this design's product, by name, for ``evoforge export`` (a readable optimizer module,
+        an evolved training file); empty when the product is a network (``model.py`` + weights) or a table entry."""
+        return {}

@@ -15,6 +15,8 @@ TASKS = {
     "arrays": "evoforge.tasks._arrays:ArraysTask",
     "nasbench201": "evoforge.tasks._nasbench201:NB201Task",
     "search_benchmark": "evoforge.meta._task:SearchBenchmarkTask",
+    "optimizer_discovery": "evoforge.tasks._optimizer_discovery:OptimizerDiscoveryTask",
+    "user_code": "evoforge.tasks._user_code:UserCodeTask",
 }
 
 
