@@ -139,7 +139,7 @@ def format_lineage(view: dict[str, Any]) -> str:
     if view.get("front"):
         lines += ["", format_front(view["front"])]
     d = view.get("designer")
-    if d and d.get("operator_history"):
+    if d and any(h["weights"] for h in d.get("operator_history", [])):  # proposers without operators (llm): none
         lines += ["", "Operator weights as the study learned them (after N results):"]
         names = sorted({k for h in d["operator_history"] for k in h["weights"]})
         lines.append(f"  {'after':>6}  " + "  ".join(f"{n[:16]:>16}" for n in names))
@@ -157,6 +157,8 @@ def format_trials(rows: list[dict[str, Any]], metric: str = "val_accuracy") -> s
     for r in rows:
         m = r["metrics"]
         note = r["operator"] or r["rationale"]
+        if r["operator"] == "llm_edit":  # a language model's edit: its own one-line account of the change
+            note = f"llm_edit: {r['rationale']}"
         if r["error"]:
             note = f"{note}: {r['error'].strip().splitlines()[-1][:80]}"
         lines.append(

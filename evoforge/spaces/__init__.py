@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from evoforge.spaces._base import Mutation, Space
+from evoforge.spaces._code import CodeSpace
 from evoforge.spaces._input import InputSpec
 from evoforge.spaces._macro import (
     DEPLOY_DEFAULTS,
@@ -18,6 +19,7 @@ from evoforge.spaces._nb201 import NB201_OPS, NB201Space, arch_string
 from evoforge.spaces._program import ProgramOptions, ProgramSpace
 
 __all__ = [
+    "CodeSpace",
     "DEPLOY_DEFAULTS",
     "NB201_OPS",
     "InputSpec",
