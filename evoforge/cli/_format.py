@@ -22,7 +22,7 @@ def format_status(view: dict[str, Any]) -> str:
         f"generation  {_num(view['generation'])}",
     ]
     if view.get("sandbox"):
-        lines.append(f"sandbox     {view['sandbox']}")
+        lines.append(f"sandbox     {view['sandbox'].removeprefix('sandbox: ')}")
     cases = view.get("promotions") or {}
     if cases:
         tally = ", ".join(f"{n} {state}" for state, n in cases.items())
