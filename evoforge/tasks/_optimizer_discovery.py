@@ -84,8 +84,8 @@ class OptimizerDiscoveryTask(Task):
         return float(self._run(design, self.options.held_out, int(ran["seed"]), int(ran["threads"]))["score"])
 
     def export_files(self, design: Design, artifact: bytes | None) -> dict[str, bytes]:
-        program = Program.from_genes(design.view)
-        title = f"A {program.kind} found by evoforge's program search (design {design.hash})."
+        program = simplify(Program.from_genes(design.view))  # what it computes, without dead code
+        title = f"A {program.kind} found by evoforge's program search (design {design.hash}, simplified)."
         return {f"evolved_{program.kind}.py": compile_program(program, title).encode()}
 
     def _run(self, design: Design, problems: list[str], seed: int, threads: int) -> dict[str, float]:
