@@ -100,7 +100,7 @@ def _cmd_read(args: argparse.Namespace) -> int:
     from evoforge.export import export_champion
     from evoforge.goal import goal_from_json
     from evoforge.storage import Store
-    from evoforge.study import find_study, lineage_view, status_view, trial_row
+    from evoforge.study import find_study, lineage_view, proposal_infos, status_view, trial_row
 
     store = Store(args.storage, create=False)
     study = find_study(store, args.study)
@@ -115,7 +115,9 @@ def _cmd_read(args: argparse.Namespace) -> int:
         view = lineage_view(store, study)
         _print(view, args.json, format_lineage(view))
     elif args.command == "trials":
-        rows = [trial_row(t) for t in store.trials(study.id, states=[args.state] if args.state else None)]
+        infos = proposal_infos(store, study.id)
+        trials = store.trials(study.id, states=[args.state] if args.state else None)
+        rows = [trial_row(t, infos.get(t.number)) for t in trials]
         metric = next(iter(goal_from_json(study.goal_json).objectives))
         _print(rows, args.json, format_trials(rows, metric))
     else:

@@ -16,7 +16,7 @@ from evoforge.oversight import require_intact
 from evoforge.spaces import InputSpec
 from evoforge.storage import Store, StudyRecord
 from evoforge.study import lineage_view
-from evoforge.tasks import make_task
+from evoforge.tasks import Task, make_task, task_class
 
 
 def _write_all(out: Path, files: dict[str, bytes]) -> None:
@@ -59,12 +59,11 @@ def _weights_test_accuracy(goal: Goal, design: Design, artifact: bytes | None) -
 
 
 def _product_files(goal: Goal, design: Design, artifact: bytes | None) -> dict[str, bytes]:
-    # Tasks whose product is code (an optimizer, a training file) write it from the design alone: no data needed.
-    try:
-        task = make_task(goal.task)
-    except EvoforgeError:
+    """The files of a task whose product is code (an optimizer, a training file); empty for the others. Such a task
+    must be constructible here (e.g. its training file found): its artifact is not a network's weights."""
+    if task_class(str(goal.task["name"])).export_files is Task.export_files:
         return {}
-    return task.export_files(design, artifact)
+    return make_task(goal.task).export_files(design, artifact)
 
 
 def export_champion(store: Store, study: StudyRecord, out: str | Path) -> list[Path]:

@@ -1,5 +1,6 @@
 """Studies: the loop that proposes, evaluates, records and promotes on evidence, and resumes from the store."""
 
+from evoforge.study._history import proposal_infos
 from evoforge.study._loop import Coordinator, RunReport, trial_seed
 from evoforge.study._promotion import Champion, Gate, evidence_seeds, held_out
 from evoforge.study._run import open_study, run_study
@@ -18,6 +19,7 @@ __all__ = [
     "lineage_view",
     "open_study",
     "prepare",
+    "proposal_infos",
     "run_study",
     "status_view",
     "trial_row",

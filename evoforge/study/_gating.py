@@ -153,8 +153,10 @@ class GateDriving:
 
     def _propose_simpler(self, trial: TrialRecord, design: Design, attribution: dict[str, Any]) -> None:
         """The challenger without the changes that showed no gain, proposed as a trial like any other."""
+        if not self._feasible(design):  # undoing changes gene by gene can break what the rest needs (a program)
+            return
         function = self.setup.space.canonical(design)
-        if function in self.functions or not self._feasible(design):
+        if function in self.functions:
             return
         drops = ", ".join(attribution["simpler_drops"])
         number = self.next_number

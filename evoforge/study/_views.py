@@ -181,7 +181,9 @@ def lineage_view(store: Store, study: StudyRecord) -> dict[str, Any]:
     return {"study": study.name, "generations": generations, "edges": edges, "front": front, "designer": designer}
 
 
-def trial_row(t: TrialRecord) -> dict[str, Any]:
+def trial_row(t: TrialRecord, proposal: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A trial as JSON; ``proposal`` is what its proposer recorded with it (a prediction; for a language model the
+    prompt, the reply, the diff and the tokens spent), from ``proposal_infos``."""
     return {
         "trial": t.number,
         "state": t.state,
@@ -196,4 +198,5 @@ def trial_row(t: TrialRecord) -> dict[str, Any]:
         "error": t.error,
         "attempts": t.attempts,
         "genes": t.design.genes,
+        "proposal": proposal or {},
     }
