@@ -71,30 +71,32 @@ class OptimizerDiscoveryTask(Task):
         until: int | None = None,
         checkpoint: bytes | None = None,
     ) -> TrialResult:
-        scores = self._run(design, self.options.problems, seed, settings.threads)
+        scores = self._run(design, self.options.problems, seed, settings.threads, settings.device)
+        device = "cuda" if scores.pop("cuda", 0.0) else "cpu"
         program = Program.from_genes(design.view)
         simple = simplify(program)  # the size of what it computes, for objectives that prefer short rules
         metrics = {"val_score": scores.pop("score"), **scores}
         metrics.update(instructions=float(len(simple.body)), slots=float(len(simple.slots)))
-        artifact = json.dumps({"seed": seed, "threads": settings.threads}).encode()
-        return TrialResult(metrics, artifact, {"program": render(program)})
+        artifact = json.dumps({"seed": seed, "threads": settings.threads, "device": settings.device}).encode()
+        return TrialResult(metrics, artifact, {"program": render(program), "device": device})
 
     def test_accuracy(self, design: Design, artifact: bytes | None) -> float:
-        ran = json.loads(artifact) if artifact else {"seed": 0, "threads": 1}
-        return float(self._run(design, self.options.held_out, int(ran["seed"]), int(ran["threads"]))["score"])
+        ran = {"seed": 0, "threads": 1, "device": "auto", **(json.loads(artifact) if artifact else {})}
+        scores = self._run(design, self.options.held_out, int(ran["seed"]), int(ran["threads"]), str(ran["device"]))
+        return float(scores["score"])
 
     def export_files(self, design: Design, artifact: bytes | None) -> dict[str, bytes]:
         program = simplify(Program.from_genes(design.view))  # what it computes, without dead code
         title = f"A {program.kind} found by evoforge's program search (design {design.hash}, simplified)."
         return {f"evolved_{program.kind}.py": compile_program(program, title).encode()}
 
-    def _run(self, design: Design, problems: list[str], seed: int, threads: int) -> dict[str, float]:
+    def _run(self, design: Design, problems: list[str], seed: int, threads: int, device: str) -> dict[str, float]:
         from evoforge.sandbox import Limits, SandboxError, run_sandboxed
 
         o = self.options
         mnist = str(Path(o.mnist).resolve())
         job = {"problems": problems, "steps": o.steps, "seed": seed, "mnist": mnist, "base_lr": o.base_lr}
-        job.update(kind=Program.from_genes(design.view).kind, threads=threads)
+        job.update(kind=Program.from_genes(design.view).kind, threads=threads, device=device)
         files = {"candidate.py": compile_program(Program.from_genes(design.view)), "job.json": json.dumps(job)}
         limits = Limits(wall_s=o.timeout_s, cpu_s=o.timeout_s * max(1, threads), memory_mb=o.memory_mb)
         result = run_sandboxed(RUNNER, files, limits, checked=("candidate.py",), readable=(mnist,))

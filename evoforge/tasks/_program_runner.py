@@ -43,7 +43,10 @@ def recipe_of(kind: str, module: ModuleType, base_lr: float) -> Recipe:
 def run_job(job: dict[str, Any], candidate: Path) -> dict[str, Any]:
     torch.set_num_threads(int(job.get("threads", 1)))
     recipe = recipe_of(job["kind"], load_candidate(candidate), float(job.get("base_lr", 3e-3)))
-    return run_problems(list(job["problems"]), recipe, int(job["steps"]), int(job["seed"]), job.get("mnist"))
+    wanted = job.get("device", "cpu")  # "auto" uses CUDA when present
+    device = "cuda" if wanted in ("auto", "cuda") and torch.cuda.is_available() else "cpu"
+    scores = run_problems(list(job["problems"]), recipe, int(job["steps"]), int(job["seed"]), job.get("mnist"), device)
+    return {**scores, "cuda": float(device == "cuda")}
 
 
 def main() -> None:

@@ -142,10 +142,16 @@ TRAINING = ("digits_mlp", "mnist_mlp", "regression")
 HELD_OUT = ("digits_cnn", "mnist_deep", "friedman")
 
 
-def train(problem: Problem, data: Data, recipe: Recipe, steps: int, seed: int, batch: int = 64) -> float:
-    """Train a fresh model ``steps`` steps on mini-batches; the validation score, 0 when training diverged."""
+def train(
+    problem: Problem, data: Data, recipe: Recipe, steps: int, seed: int, batch: int = 64, device: str = "cpu"
+) -> float:
+    """Train a fresh model ``steps`` steps on mini-batches on ``device``; the validation score, 0 when training
+    diverged. The batches and the initial weights depend on ``seed`` only (drawn on the CPU)."""
     torch.manual_seed(seed)
-    model = problem.model(data)
+    model = problem.model(data).to(device)
+    data = Data(
+        data.x_train.to(device), data.y_train.to(device), data.x_val.to(device), data.y_val.to(device), data.classes
+    )
     optimizer = recipe.optimizer(list(model.parameters()))
     base = [g["lr"] for g in optimizer.param_groups]
     order = torch.Generator().manual_seed(seed)
@@ -154,7 +160,7 @@ def train(problem: Problem, data: Data, recipe: Recipe, steps: int, seed: int, b
             factor = recipe.schedule(step, steps)
             for group, lr in zip(optimizer.param_groups, base, strict=True):
                 group["lr"] = lr * factor
-        idx = torch.randint(len(data.x_train), (batch,), generator=order)
+        idx = torch.randint(len(data.x_train), (batch,), generator=order).to(device)
         loss = _loss(model(data.x_train[idx]), data.y_train[idx], data, recipe)
         if not torch.isfinite(loss):
             return 0.0
@@ -181,14 +187,16 @@ def _score(model: nn.Module, data: Data) -> float:
     return max(0.0, r2) if math.isfinite(r2) else 0.0
 
 
-def run_problems(names: list[str], recipe: Recipe, steps: int, seed: int, mnist: str | None) -> dict[str, Any]:
+def run_problems(
+    names: list[str], recipe: Recipe, steps: int, seed: int, mnist: str | None, device: str = "cpu"
+) -> dict[str, Any]:
     """Every named problem's score (``val_<name>``) and their mean (``score``)."""
     scores = {}
     for name in names:
         problem = PROBLEMS[name]
         data = problem.data(mnist)
         try:
-            scores[name] = train(problem, data, recipe, steps, seed)
+            scores[name] = train(problem, data, recipe, steps, seed, device=device)
         except (ArithmeticError, ValueError, RuntimeError):
             scores[name] = 0.0  # the program broke on this problem (a division by zero, a shape it cannot take)
     return {"score": sum(scores.values()) / len(scores), **{f"val_{k}": v for k, v in scores.items()}}
