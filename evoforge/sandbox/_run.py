@@ -118,6 +118,9 @@ def _child_env(workdir: str, extra: Mapping[str, str] | None) -> dict[str, str]:
         "HOME": workdir,
         "TMPDIR": workdir,
         "LANG": "C.UTF-8",
+        # The run's uid has no passwd entry: getpass.getuser() (torch's caches ask it) must find a name here.
+        "USER": "sandbox",
+        "LOGNAME": "sandbox",
         "PYTHONPATH": os.pathsep.join(paths),
         "PYTHONDONTWRITEBYTECODE": "1",
     }
