@@ -117,3 +117,18 @@ def test_sampled_programs_are_valid_and_start_from_the_seeds() -> None:
     rng = random.Random(0)
     for _ in range(50):
         space.validate(space.sample(rng))
+
+
+@pytest.mark.parametrize(("kind", "name"), [("schedule", "cosine"), ("loss", "focal")])
+def test_schedules_and_losses_are_searched_with_the_same_task(kind: str, name: str, tmp_path: Path) -> None:
+    task = make_task({**FAST, "problems": ["digits_mlp"]})
+    space = task.space({"kind": kind})
+    design = space.design(seed_program(name))
+    space.validate(design)
+    result = task.evaluate(design, seed=0, settings=EvalSettings())
+    assert 0.2 < result.metrics["val_digits_mlp"] <= 1  # trained well above chance (0.1) in 30 steps
+    ((name_out, source),) = task.export_files(design, result.artifact).items()
+    assert name_out == f"evolved_{kind}.py"
+    (tmp_path / name_out).write_bytes(source)
+    module = load_candidate(tmp_path / name_out)
+    assert hasattr(module, "evolved_schedule" if kind == "schedule" else "EvolvedLoss")
