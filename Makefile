@@ -35,6 +35,8 @@ bench: install
 	$(BIN)/python benchmarks/digits_front.py --trials 150 --workers 2 --seed 0
 	$(BIN)/python benchmarks/digits_asha.py --wall 240 --seeds 3 --workers 2 --epochs 10 40 --min-epochs 2
 	$(BIN)/python benchmarks/oversight_evidence.py --trials 60 --seeds 3 --truth-seeds 8 --workers 2
+	$(BIN)/python benchmarks/optimizer_discovery.py --trials 150 --workers 2 --steps 200 --seeds 8
+	$(BIN)/python benchmarks/sandbox_hostile.py
 
 # Re-derive the shipped default search profile (about 25 minutes on one core; deterministic).
 profile: install
