@@ -35,7 +35,7 @@ def _scalar_expr(op: str, a: list[str]) -> str:
         "maximum": lambda x: f"max({x[0]}, {x[1]})",
         "minimum": lambda x: f"min({x[0]}, {x[1]})",
         "abs": lambda x: f"abs({x[0]})",
-        "sign": lambda x: f"(1.0 if {x[0]} > 0 else -1.0 if {x[0]} < 0 else 0.0)",
+        "sign": lambda x: f"1.0 if {x[0]} > 0 else -1.0 if {x[0]} < 0 else 0.0",  # a whole right-hand side
         "sqrt": lambda x: f"math.sqrt(abs({x[0]}))",
         "exp": lambda x: f"math.exp({x[0]})",
         "log": lambda x: f"math.log(abs({x[0]}))",
@@ -78,7 +78,7 @@ def _common_expr(op: str, a: list[str]) -> str:
         "neg": lambda x: f"-{x[0]}",
         "square": lambda x: f"{x[0]} * {x[0]}",
         "interp": lambda x: f"{x[2]} * {x[0]} + (1 - {x[2]}) * {x[1]}",
-        "decay": lambda x: f"{x[0]} ** {x[1]}",
+        "decay": lambda x: f"{x[0]}**{x[1]}" if not x[1].startswith("(") else f"{x[0]} ** {x[1]}",
     }
     return forms[op](a)
 
@@ -117,19 +117,37 @@ def _body(program: Program, indent: str) -> str:
     return "\n".join(indent + line for line in statements(program))
 
 
+def _wrapped(indent: str, head: str, items: list[str], tail: str, width: int = 120) -> str:
+    """``head(items)tail`` laid out as ruff/black would: on one line, else the items on one indented line, else one
+    item per line with a trailing comma."""
+    one = f"{indent}{head}({', '.join(items)}){tail}"
+    if len(one) <= width:
+        return one
+    inner = indent + "    "
+    if len(inner + ", ".join(items)) <= width:
+        return f"{indent}{head}(\n{inner}{', '.join(items)}\n{indent}){tail}"
+    lines = "".join(f"{inner}{item},\n" for item in items)
+    return f"{indent}{head}(\n{lines}{indent}){tail}"
+
+
 def _optimizer(program: Program) -> str:
     hyper = program.hyper_dict
     names = ["lr", *sorted(h for h in hyper if h != "lr")]
-    signature = ", ".join(f"{h}: float = {hyper[h]!r}" for h in names)
-    unpack = ", ".join(f'group["{h}"]' for h in names)  # one name: a plain assignment
+    signature = _wrapped(
+        "    ", "def __init__", ["self", "params", *(f"{h}: float = {hyper[h]!r}" for h in names)], " -> None:"
+    )
+    defaults = _wrapped(
+        "        ", "super().__init__", ["params", _wrapped("", "dict", [f"{h}={h}" for h in names], "")], ""
+    )
+    unpack = "\n".join(f'            {h} = group["{h}"]' for h in names)
     init = "".join(f'\n                    state["{s}"] = torch.zeros_like(p)' for s in program.slots)
     load = "".join(f'\n                {s} = state["{s}"]' for s in program.slots)
     store = "".join(f'\n                state["{s}"] = {s}' for s in program.slots)
     return f'''class EvolvedOptimizer(torch.optim.Optimizer):
     """p <- p - lr * d, with d computed per parameter as listed at the top of this file."""
 
-    def __init__(self, params, {signature}) -> None:
-        super().__init__(params, dict({", ".join(f"{h}={h}" for h in names)}))
+{signature}
+{defaults}
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -138,7 +156,7 @@ def _optimizer(program: Program) -> str:
             with torch.enable_grad():
                 loss = closure()
         for group in self.param_groups:
-            {", ".join(names)} = {unpack}
+{unpack}
             for p in group["params"]:
                 if p.grad is None:
                     continue

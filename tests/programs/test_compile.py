@@ -144,3 +144,27 @@ def test_compiled_source_imports_only_math_and_torch() -> None:
         source = compile_program(seed_program(name))
         imports = [line for line in source.splitlines() if line.startswith(("import", "from"))]
         assert imports == ["from __future__ import annotations", "import math", "import torch"]
+
+
+def test_compiled_source_is_formatted_as_ruff_formats_it(tmp_path) -> None:
+    import random
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from evoforge.programs import OPERATORS, SEEDS
+
+    ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
+    if not Path(ruff).exists():
+        pytest.skip("ruff is not installed (the dev extra)")
+    rng = random.Random(0)
+    programs = [seed_program(n) for n in SEEDS]
+    while len(programs) < 120:  # grown programs: long signatures, many hyperparameters, odd constants
+        made = OPERATORS[rng.choice(list(OPERATORS))](rng.choice(programs), rng)
+        if made is not None:
+            programs.append(made[0])
+    for i, program in enumerate(programs):
+        (tmp_path / f"evolved_{i}.py").write_text(compile_program(program))
+    result = subprocess.run([ruff, "format", "--check", "--line-length", "120", str(tmp_path)], capture_output=True)
+    assert result.returncode == 0, result.stdout.decode()[-2000:]
