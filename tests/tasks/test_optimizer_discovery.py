@@ -132,3 +132,12 @@ def test_schedules_and_losses_are_searched_with_the_same_task(kind: str, name: s
     (tmp_path / name_out).write_bytes(source)
     module = load_candidate(tmp_path / name_out)
     assert hasattr(module, "evolved_schedule" if kind == "schedule" else "EvolvedLoss")
+
+
+def test_the_evidence_judges_a_program_on_its_held_out_score() -> None:
+    from evoforge.study import held_out
+    from evoforge.tasks import task_class
+
+    stands_for = task_class("optimizer_discovery").held_out_for
+    assert stands_for == "val_score"
+    assert held_out({"val_score": 0.5, "test_accuracy": 0.8}, stands_for) == {"val_score": 0.8, "test_accuracy": 0.8}
