@@ -52,11 +52,21 @@ def open_engine(url: str, create: bool = True) -> Engine:
     return engine
 
 
+WRITE_LOCK = 0x65766F66  # 'evof': the advisory lock every PostgreSQL write transaction holds
+
+
 def writer_engine(engine: Engine) -> Engine:
     """The engine the store writes through. For a SQLite file, a second engine whose transactions begin with
     ``BEGIN IMMEDIATE``: a writer takes the write lock before it reads what it will write after (the audit chain's
     head, a case's state), so two processes writing one study (a running coordinator and ``evoforge approve``) wait
     for each other instead of failing on a stale snapshot. Reads keep the plain engine and never wait."""
+    if engine.dialect.name == "postgresql":
+        # The same discipline on PostgreSQL: each write transaction first takes one transaction-scoped advisory
+        # lock, so writers of the store run one at a time, read the chain's head and the cases' states after the
+        # previous writer committed, and never race on them (a reader never waits).
+        writer = create_engine(engine.url, pool_pre_ping=True)
+        event.listen(writer, "begin", lambda conn: conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})"))
+        return writer
     if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
         return engine
     writer = create_engine(engine.url)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Float,
     ForeignKey,
@@ -46,7 +47,7 @@ trials = Table(
     Column("proposer", String(64), nullable=False),
     Column("operator", String(64), nullable=True),
     Column("rationale", Text, nullable=False),
-    Column("seed", Integer, nullable=False),
+    Column("seed", BigInteger, nullable=False),  # 32-bit unsigned seeds do not fit a PostgreSQL integer
     Column("metrics_json", Text, nullable=True),
     Column("info_json", Text, nullable=True),
     Column("error", Text, nullable=True),
@@ -122,7 +123,7 @@ replicates = Table(  # a design retrained on one of the study's evidence seeds a
     Column("id", Integer, primary_key=True),
     Column("study_id", ForeignKey("studies.id"), nullable=False),
     Column("design_hash", ForeignKey("designs.hash"), nullable=False),
-    Column("seed", Integer, nullable=False),
+    Column("seed", BigInteger, nullable=False),  # 32-bit unsigned seeds do not fit a PostgreSQL integer
     Column("metrics_json", Text, nullable=True),
     Column("error", Text, nullable=True),
     Column("info_json", Text, nullable=True),
