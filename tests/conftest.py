@@ -74,6 +74,7 @@ def strip_audit_chain(url: str) -> None:
 
     con = sqlite3.connect(url.removeprefix("sqlite:///"))
     with con:
+        con.execute("DROP TABLE IF EXISTS alembic_version")  # a store from before migrations were recorded
         con.execute("DROP INDEX ux_events_study_seq")
         for column in ("seq", "prev_hash", "hash"):
             con.execute(f"ALTER TABLE events DROP COLUMN {column}")

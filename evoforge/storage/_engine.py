@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, select, text, update
+from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from evoforge._errors import StorageError
 from evoforge.storage import _schema as t
-from evoforge.storage._chain import GENESIS, event_hash
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -42,11 +41,9 @@ def open_engine(url: str, create: bool = True) -> Engine:
         engine = create_engine(url)
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
-        if create:
-            t.metadata.create_all(engine)
-        elif not inspect(engine).has_table("studies"):
+        if not create and not inspect(engine).has_table("studies"):
             raise StorageError(f"--storage: {url} is not an evoforge store")
-        _upgrade(engine)
+        migrate(engine)
     except (SQLAlchemyError, ImportError) as exc:
         raise StorageError(f"--storage: cannot open {url}: {str(exc).splitlines()[0]}") from None
     return engine
@@ -80,21 +77,31 @@ def _immediate_pragmas(dbapi_conn: Any, record: Any) -> None:
     dbapi_conn.isolation_level = None  # the driver's own implicit BEGIN is replaced by the "begin" listener's
 
 
-def _upgrade(engine: Engine) -> None:
-    """Bring a store written by an earlier evoforge up to this schema: new tables are made by ``create_all``; the
-    audit chain's columns are added to ``events`` and the events already there are chained, in the order they were
-    written, when the store is first opened (what they said before then is trusted as it stands)."""
-    columns = {c["name"] for c in inspect(engine).get_columns("events")}
-    if "seq" in columns:
-        return
-    t.metadata.create_all(engine)  # tables that did not exist yet (a read-only open skipped create_all)
-    with engine.begin() as c:
-        for name, kind in (("seq", "INTEGER"), ("prev_hash", "VARCHAR(64)"), ("hash", "VARCHAR(64)")):
-            c.execute(text(f"ALTER TABLE events ADD COLUMN {name} {kind}"))
-        heads: dict[int, tuple[int, str]] = {}
-        for r in c.execute(select(t.events).order_by(t.events.c.id)).all():
-            seq, prev = heads.get(r.study_id, (0, GENESIS))
-            digest = event_hash(r.study_id, seq + 1, prev, r.ts, r.kind, r.trial_number, r.payload_json)
-            c.execute(update(t.events).where(t.events.c.id == r.id).values(seq=seq + 1, prev_hash=prev, hash=digest))
-            heads[r.study_id] = (seq + 1, digest)
-        c.execute(text("CREATE UNIQUE INDEX IF NOT EXISTS ux_events_study_seq ON events (study_id, seq)"))
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the store to the newest schema revision (``migrations/versions``), once, whoever opens it first: a new
+    store gets every table and is stamped with the head revision; an older store runs the revisions it lacks (a store
+    from before migrations existed runs them all from the baseline). Done in one writer transaction (SQLite's write
+    lock, PostgreSQL's advisory lock), so processes opening a store together migrate it once."""
+    from alembic import command
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    with engine.connect() as c:  # the usual case, without waiting for the writers' lock
+        if MigrationContext.configure(c).get_current_revision() == head:
+            return
+    with writer_engine(engine).connect() as c, c.begin():
+        if MigrationContext.configure(c).get_current_revision() == head:
+            return  # another process migrated it while we waited
+        config.attributes["connection"] = c
+        if inspect(c).has_table("studies"):
+            command.upgrade(config, "head")
+        else:
+            t.metadata.create_all(c)
+            command.stamp(config, "head")
