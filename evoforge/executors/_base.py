@@ -40,6 +40,7 @@ class Outcome:
     error: str | None = None
     started_at: float | None = None
     finished_at: float | None = None
+    lost: bool = False  # its worker died under it (killed from outside, the OOM killer, a lost machine): may retry
 
 
 class Executor(ABC):

@@ -204,11 +204,13 @@ class LocalPool(Executor):
         """Kill and replace a worker; ``reason`` None means it died by itself, and its exit status says how."""
         slot = self._slots[index]
         assert slot.job is not None
+        lost = reason is None
         if reason is None:
             reason = self._death_reason(slot)
+            lost = not reason.startswith("CPU-time cap")  # its own cap is the job's doing, not bad luck
         self._kill(slot)
         self._slots[index] = self._start()
-        return Outcome(slot.job.key, False, None, reason, slot.started_at, time.time())
+        return Outcome(slot.job.key, False, None, reason, slot.started_at, time.time(), lost=lost)
 
     def _death_reason(self, slot: _Slot) -> str:
         assert slot.job is not None

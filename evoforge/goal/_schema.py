@@ -41,6 +41,9 @@ class Budget(_Section):
     trial_timeout_s: float = Field(600.0, gt=0, description="per trial: wall-clock seconds")
     trial_cpu_s: float | None = Field(None, gt=0, description="per trial: CPU seconds of its worker process")
     trial_memory_mb: float | None = Field(None, gt=0, description="per trial: resident memory of its worker (MiB)")
+    trial_retries: int = Field(
+        1, ge=0, description="per trial: runs again after its worker died under it (killed, lost), then fails"
+    )
     wall_time_s: float | None = Field(None, gt=0, description="the whole run, from its start")
     device_time_s: float | None = Field(
         None, gt=0, description="all study's trainings together: summed seconds of trials and evidence retrainings"

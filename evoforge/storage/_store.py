@@ -242,6 +242,16 @@ class Store(PromotionRows):
                 append_event(c, study_id, "requeued", None, {"trials": list(stale)})
         return self.trials(study_id, states=("waiting",))
 
+    def requeue_trial(self, study_id: int, number: int, reason: str) -> None:
+        """Put one running trial back to ``waiting`` (its worker died under it), saying why."""
+        with self.writer.begin() as c:
+            c.execute(
+                update(t.trials)
+                .where(t.trials.c.study_id == study_id, t.trials.c.number == number, t.trials.c.state == "running")
+                .values(state="waiting", started_at=None)
+            )
+            append_event(c, study_id, "requeued", number, {"trials": [number], "reason": reason})
+
     def trials(self, study_id: int, states: Iterable[str] | None = None) -> list[TrialRecord]:
         query = (
             select(t.trials, t.designs.c.space, t.designs.c.genes_json)

@@ -292,7 +292,7 @@ class Coordinator(GateDriving):
         if trial.state == "waiting":  # re-run after a stop; new proposals are recorded as running already
             self.store.mark_running(self.study.id, trial.number)
             self._move("waiting", "running")
-            trial = replace(trial, state="running")
+            trial = replace(trial, state="running", attempts=trial.attempts + 1)
         self.pending[trial.number] = trial
         self._submit_job(Job(trial.number, WORKER_FN, payload))
 
@@ -314,6 +314,12 @@ class Coordinator(GateDriving):
             self._record_side(outcome)
             return
         trial = self.pending.pop(outcome.key)
+        if not outcome.ok and outcome.lost and trial.attempts <= self.goal.budget.trial_retries:
+            # Its worker died under it (killed, lost with its machine): not the design's fault, so it runs again.
+            self.store.requeue_trial(self.study.id, trial.number, outcome.error or "worker lost")
+            self._move("running", "waiting")
+            self.queue.append(replace(trial, state="waiting"))
+            return
         if not outcome.ok:
             self.store.finish_trial(
                 self.study.id,
