@@ -37,6 +37,7 @@ bench: install
 	$(BIN)/python benchmarks/oversight_evidence.py --trials 60 --seeds 3 --truth-seeds 8 --workers 2
 	$(BIN)/python benchmarks/optimizer_discovery.py --trials 150 --workers 2 --steps 200 --seeds 8
 	$(BIN)/python benchmarks/sandbox_hostile.py
+	$(BIN)/python benchmarks/store_throughput.py --trials 1000 --scale 5000
 
 # Re-derive the shipped default search profile (about 25 minutes on one core; deterministic).
 profile: install
