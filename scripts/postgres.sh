@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # A real PostgreSQL server for evoforge's tests and benchmarks, on 127.0.0.1 (port $EVOFORGE_PG_PORT, default 55432),
-# with its data in .services/postgres (ignored by git). Installs the Debian package when it is missing.
+# with its data in $EVOFORGE_PG_DATA (default /tmp/evoforge-postgres-PORT: the server runs as the postgres user when
+# we are root, and a checkout under a private home would be out of its reach). Installs the Debian package if missing.
 #   scripts/postgres.sh start   # idempotent; prints the SQLAlchemy URL of the test database
 #   scripts/postgres.sh stop
 #   scripts/postgres.sh url
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT="${EVOFORGE_PG_PORT:-55432}"
-DATA="$PWD/.services/postgres"
+DATA="${EVOFORGE_PG_DATA:-/tmp/evoforge-postgres-$PORT}"
 URL="postgresql+psycopg://evoforge:evoforge@127.0.0.1:$PORT/evoforge_test"
 
 bin_dir() {
@@ -33,7 +34,7 @@ as_owner() {
 start() {
     local bin; bin=$(bin_dir)
     mkdir -p "$DATA"
-    [ "$(id -u)" = 0 ] && chown postgres "$DATA" "$(dirname "$DATA")"
+    if [ "$(id -u)" = 0 ]; then chown postgres "$DATA"; chmod 700 "$DATA"; fi
     if [ ! -f "$DATA/PG_VERSION" ]; then
         as_owner "$bin/initdb" -D "$DATA" -U postgres --auth=trust -E UTF8 >/dev/null
     fi
