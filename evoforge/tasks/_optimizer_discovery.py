@@ -93,11 +93,11 @@ class OptimizerDiscoveryTask(Task):
     def _run(self, design: Design, problems: list[str], seed: int, threads: int, device: str) -> dict[str, float]:
         from evoforge.sandbox import Limits, SandboxError, run_sandboxed
 
-        o = self.options
+        o, program = self.options, Program.from_genes(design.view)
         mnist = str(Path(o.mnist).resolve())
         job = {"problems": problems, "steps": o.steps, "seed": seed, "mnist": mnist, "base_lr": o.base_lr}
-        job.update(kind=Program.from_genes(design.view).kind, threads=threads, device=device)
-        files = {"candidate.py": compile_program(Program.from_genes(design.view)), "job.json": json.dumps(job)}
+        job.update(kind=program.kind, threads=threads, device=device)
+        files = {"candidate.py": compile_program(program), "job.json": json.dumps(job)}
         limits = Limits(wall_s=o.timeout_s, cpu_s=o.timeout_s * max(1, threads), memory_mb=o.memory_mb)
         result = run_sandboxed(RUNNER, files, limits, checked=("candidate.py",), readable=(mnist,))
         if not result.ok or result.metrics is None or "score" not in result.metrics:
