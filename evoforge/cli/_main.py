@@ -37,6 +37,9 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run or resume the study a goal file describes")
     run.add_argument("goal", help="goal file (YAML)")
     _run_args(run, DEFAULT_STORAGE)
+    where = "where trials run (ray: pip install evoforge[ray])"
+    run.add_argument("--executor", choices=("local", "ray"), default="local", help=where)
+    run.add_argument("--address", default=None, help="with --executor ray: the cluster to join (default: start one)")
     demo = sub.add_parser("demo", help="evolve a digits classifier from a weak start (a few minutes on 2 cores)")
     _run_args(demo, "sqlite:///evoforge-demo.db")
     demo.add_argument("--trials", type=int, default=60)
@@ -78,7 +81,8 @@ def _cmd_run(args: argparse.Namespace, goal: Any) -> int:
     from evoforge.study import find_study, lineage_view, run_study, status_view
     from evoforge.study._review import review_view
 
-    report = run_study(goal, args.storage, args.workers, quiet=args.quiet)
+    executor, address = getattr(args, "executor", "local"), getattr(args, "address", None)  # `run` has them
+    report = run_study(goal, args.storage, args.workers, quiet=args.quiet, executor=executor, address=address)
     store = Store(args.storage)
     study = find_study(store, report.study)
     print(f"stopped: {report.stopped_because}")

@@ -58,17 +58,26 @@ def apply_budget(store: Store, study: StudyRecord, goal: Goal) -> None:
 
 
 def run_study(
-    goal: Goal, storage: str = "sqlite:///evoforge.db", workers: int | None = None, quiet: bool = True
+    goal: Goal,
+    storage: str = "sqlite:///evoforge.db",
+    workers: int | None = None,
+    quiet: bool = True,
+    executor: str = "local",
+    address: str | None = None,
 ) -> RunReport:
     """Run (or resume) the study that ``goal`` describes until its budget is spent.
 
     ``workers``: size of the local process pool (default: the machine's cores); 0 runs trials in this process.
+    ``executor="ray"``: trials are Ray tasks, ``workers`` of them at once (default: the cluster's CPUs), on the
+    cluster at ``address`` (default: a local Ray instance started for the run).
     Raises ``GoalError`` / ``StorageError`` before anything is written when the goal or storage is bad.
     """
-    from evoforge.executors import InlineExecutor, LocalPool
-
     if workers is not None and workers < 0:
         raise GoalError(f"--workers: expected 0 or more, got {workers}")
+    if executor not in ("local", "ray"):
+        raise GoalError(f"--executor: expected local or ray, got {executor!r}")
+    if executor == "ray" and goal.budget.trial_cpu_s is not None:
+        raise GoalError("budget.trial_cpu_s: per-trial CPU-time caps are enforced by the local pool, not by Ray")
     capped = [k for k in ("trial_cpu_s", "trial_memory_mb") if getattr(goal.budget, k) is not None]
     if workers == 0 and capped:
         raise GoalError(f"budget.{capped[0]}: per-trial caps need worker processes (--workers 1 or more)")
@@ -81,18 +90,37 @@ def run_study(
     study = open_study(store, goal)
     require_intact(store, study)
     owner = take_lease(store, study)
-    workers = os.cpu_count() or 1 if workers is None else workers
+    asked, workers = workers, os.cpu_count() or 1 if workers is None else workers
     try:
         apply_budget(store, study, goal)
-        executor: Executor = LocalPool(workers) if workers > 0 else InlineExecutor()
+        runner = _executor(executor, asked if executor == "ray" else workers, address)
         try:
-            coordinator = Coordinator(setup, store, study, executor, workers, owner)
+            coordinator = Coordinator(setup, store, study, runner, runner.capacity, owner)
             progress = Progress(goal.budget.trials, coordinator.done, quiet=quiet)
             try:
                 return coordinator.run(progress)
             finally:
                 progress.close()
         finally:
-            executor.shutdown()
+            runner.shutdown()
     finally:
         store.release_lease(study.id, owner)
+
+
+def _executor(kind: str, workers: int | None, address: str | None) -> Executor:
+    """The local pool (``workers`` processes; 0: this process), or Ray tasks, ``workers`` at once (None: as many as
+    the cluster has CPUs)."""
+    from evoforge.executors import InlineExecutor, LocalPool
+
+    if kind == "ray":
+        try:
+            from evoforge.executors._ray import RayExecutor
+        except ImportError:
+            raise GoalError("--executor ray: Ray is not installed (pip install evoforge[ray])") from None
+        import ray
+
+        executor = RayExecutor(max(workers or 1, 1), address)
+        if not workers:
+            executor.capacity = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        return executor
+    return LocalPool(workers) if workers else InlineExecutor()

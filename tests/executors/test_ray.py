@@ -1,0 +1,97 @@
+"""The executor contract on Ray: a real local Ray instance (two CPUs), jobs as Ray tasks; and a study run on it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from evoforge import Store
+from evoforge.executors import Job, Outcome
+from evoforge.goal import goal_from_dict
+from evoforge.study import run_study
+from tests.conftest import NB201_PATH
+
+ray = pytest.importorskip("ray", reason="Ray is the ray extra (pip install evoforge[ray])")
+from evoforge.executors._ray import RayExecutor  # noqa: E402 - only with Ray installed
+
+F = "tests.executors.jobs:"
+
+
+@pytest.fixture(scope="module")
+def local_ray() -> Iterator[None]:
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture
+def executor(local_ray: None) -> Iterator[RayExecutor]:
+    ex = RayExecutor(2)
+    yield ex
+    ex.shutdown()
+
+
+def drain(ex: RayExecutor) -> dict[int, Outcome]:
+    out: dict[int, Outcome] = {}
+    while ex.running:
+        for o in ex.wait(timeout=60):
+            assert o.key not in out, "an outcome was returned twice"
+            out[o.key] = o
+    return out
+
+
+def test_returns_values(executor: RayExecutor) -> None:
+    executor.submit(Job(1, F + "double", 21))
+    executor.submit(Job(2, F + "double", 5))
+    out = drain(executor)
+    assert out[1].ok and out[1].value == 42 and out[2].value == 10
+    assert out[1].started_at is not None and out[1].finished_at is not None
+
+
+def test_a_job_that_raises_comes_back_with_its_traceback(executor: RayExecutor) -> None:
+    executor.submit(Job(1, F + "boom", "bad things"))
+    out = drain(executor)[1]
+    assert not out.ok and not out.lost and "bad things" in (out.error or "") and "Traceback" in (out.error or "")
+
+
+def test_capacity_is_enforced(executor: RayExecutor) -> None:
+    executor.submit(Job(1, F + "double", 1))
+    executor.submit(Job(2, F + "double", 2))
+    with pytest.raises(RuntimeError, match="full"):
+        executor.submit(Job(3, F + "double", 3))
+    drain(executor)
+
+
+def test_a_job_whose_worker_dies_comes_back_lost(executor: RayExecutor) -> None:
+    executor.submit(Job(1, F + "crash", 3))
+    out = drain(executor)[1]
+    assert not out.ok and out.lost and "Ray lost the job" in (out.error or "")
+    executor.submit(Job(2, F + "double", 4))
+    assert drain(executor)[2].value == 8
+
+
+def test_a_hanging_job_is_cancelled_at_its_timeout(executor: RayExecutor) -> None:
+    executor.submit(Job(1, F + "hang", 60, timeout_s=1.0))
+    out = drain(executor)[1]
+    assert not out.ok and "timed out after 1 s" in (out.error or "")
+
+
+def test_cpu_caps_are_refused(executor: RayExecutor) -> None:
+    with pytest.raises(ValueError, match="CPU-time caps are not enforced on Ray"):
+        executor.submit(Job(1, F + "double", 1, cpu_s=5))
+
+
+def test_a_study_runs_on_ray(local_ray: None, storage: str) -> None:
+    goal = {
+        "study": "on-ray",
+        "task": {"name": "nasbench201", "path": NB201_PATH},
+        "objectives": {"val_accuracy": "max"},
+        "budget": {"trials": 8},
+        "search": {"seed": 0},
+    }
+    report = run_study(goal_from_dict(goal), storage, workers=2, executor="ray")
+    store = Store(storage)
+    study = store.get_study("on-ray")
+    assert study is not None and report.trials.get("complete") == 8
+    assert store.generations(study.id)
