@@ -18,9 +18,16 @@ from tests.conftest import process_alive
 F = "tests.executors.jobs:"
 
 
-@pytest.fixture(params=["inline", "local_pool"])
+@pytest.fixture(params=["inline", "local_pool", "ray"])
 def executor(request: pytest.FixtureRequest) -> Iterator[Executor]:
-    ex: Executor = InlineExecutor(capacity=2) if request.param == "inline" else LocalPool(2)
+    ex: Executor
+    if request.param == "ray":
+        request.getfixturevalue("local_ray")
+        from evoforge.executors._ray import RayExecutor
+
+        ex = RayExecutor(2)  # joins the session's instance: its shutdown leaves Ray running
+    else:
+        ex = InlineExecutor(capacity=2) if request.param == "inline" else LocalPool(2)
     yield ex
     ex.shutdown()
 

@@ -1,4 +1,5 @@
-"""The executor contract on Ray: a real local Ray instance (two CPUs), jobs as Ray tasks; and a study run on it."""
+"""What Ray adds to the executor contract (which runs on Ray too, in test_executor_contract.py): lost workers,
+cancelled jobs, refused CPU caps, and a whole study run on a real local Ray instance."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from collections.abc import Iterator
 import pytest
 
 from evoforge import Store
-from evoforge.executors import Job, Outcome
+from evoforge.executors import Job
 from evoforge.goal import goal_from_dict
 from evoforge.study import run_study
 from tests.conftest import NB201_PATH
+from tests.executors.test_executor_contract import drain
 
 ray = pytest.importorskip("ray", reason="Ray is the ray extra (pip install evoforge[ray])")
 from evoforge.executors._ray import RayExecutor  # noqa: E402 - only with Ray installed
@@ -18,49 +20,11 @@ from evoforge.executors._ray import RayExecutor  # noqa: E402 - only with Ray in
 F = "tests.executors.jobs:"
 
 
-@pytest.fixture(scope="module")
-def local_ray() -> Iterator[None]:
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    yield
-    ray.shutdown()
-
-
 @pytest.fixture
 def executor(local_ray: None) -> Iterator[RayExecutor]:
     ex = RayExecutor(2)
     yield ex
     ex.shutdown()
-
-
-def drain(ex: RayExecutor) -> dict[int, Outcome]:
-    out: dict[int, Outcome] = {}
-    while ex.running:
-        for o in ex.wait(timeout=60):
-            assert o.key not in out, "an outcome was returned twice"
-            out[o.key] = o
-    return out
-
-
-def test_returns_values(executor: RayExecutor) -> None:
-    executor.submit(Job(1, F + "double", 21))
-    executor.submit(Job(2, F + "double", 5))
-    out = drain(executor)
-    assert out[1].ok and out[1].value == 42 and out[2].value == 10
-    assert out[1].started_at is not None and out[1].finished_at is not None
-
-
-def test_a_job_that_raises_comes_back_with_its_traceback(executor: RayExecutor) -> None:
-    executor.submit(Job(1, F + "boom", "bad things"))
-    out = drain(executor)[1]
-    assert not out.ok and not out.lost and "bad things" in (out.error or "") and "Traceback" in (out.error or "")
-
-
-def test_capacity_is_enforced(executor: RayExecutor) -> None:
-    executor.submit(Job(1, F + "double", 1))
-    executor.submit(Job(2, F + "double", 2))
-    with pytest.raises(RuntimeError, match="full"):
-        executor.submit(Job(3, F + "double", 3))
-    drain(executor)
 
 
 def test_a_job_whose_worker_dies_comes_back_lost(executor: RayExecutor) -> None:
