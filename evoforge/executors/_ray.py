@@ -24,7 +24,9 @@ class _Flight:
 
 class RayExecutor(Executor):
     """Each job is a Ray task asking for ``cpus`` CPUs, ``gpus`` GPUs and, when the job has a memory cap, that much
-    memory, so Ray's resource accounting packs them on the cluster's nodes (GPU trials one per GPU by default).
+    memory, so Ray's resource accounting packs them on the cluster's nodes: ``gpus=0.5`` runs two jobs on each GPU,
+    each seeing only its GPU (``CUDA_VISIBLE_DEVICES``). ``resources`` asks for custom node resources as well
+    (``{"trainer": 1}`` keeps jobs on nodes started with ``--resources '{"trainer": 8}'``).
 
     ``address`` joins an existing cluster (``"auto"``, or ``"ray://HOST:10001"``); None starts a local instance,
     stopped by ``shutdown``. A job that raises comes back with its traceback; one whose worker or node died
@@ -33,10 +35,17 @@ class RayExecutor(Executor):
     CPU-time caps are not enforced by Ray and are refused; a memory cap is a scheduling request, not a kill.
     """
 
-    def __init__(self, capacity: int, address: str | None = None, cpus: float = 1.0, gpus: float = 0.0) -> None:
+    def __init__(
+        self,
+        capacity: int,
+        address: str | None = None,
+        cpus: float = 1.0,
+        gpus: float = 0.0,
+        resources: dict[str, float] | None = None,
+    ) -> None:
         import ray
 
-        self.capacity, self.cpus, self.gpus = capacity, cpus, gpus
+        self.capacity, self.cpus, self.gpus, self.resources = capacity, cpus, gpus, dict(resources or {})
         self._started_ray = not ray.is_initialized()
         if self._started_ray:
             ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
@@ -49,6 +58,8 @@ class RayExecutor(Executor):
         if len(self._flights) >= self.capacity:
             raise RuntimeError("executor is full")
         options: dict[str, Any] = {"num_cpus": self.cpus, "num_gpus": self.gpus, "max_retries": 0}
+        if self.resources:
+            options["resources"] = self.resources
         if job.memory_mb is not None:
             options["memory"] = int(job.memory_mb * 2**20)
         ref = self._task.options(**options).remote(job.fn, job.payload)

@@ -180,6 +180,12 @@ class Evaluation(_Section):
     latency_batch: int = Field(32, ge=1)
     latency_repeats: int = Field(10, ge=1)
     threads: int | None = Field(None, ge=1, description="torch threads per worker (default: cores / workers)")
+    gpus: float | None = Field(
+        None,
+        ge=0,
+        description="GPUs each trial asks Ray for; a fraction packs several trials on one GPU (default: 1 with "
+        "device cuda, else 0)",
+    )
     target_accuracy: float | None = Field(
         None, gt=0, le=1, description="measure time_to_accuracy_s: training seconds until val_accuracy reaches this"
     )

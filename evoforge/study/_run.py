@@ -93,7 +93,7 @@ def run_study(
     asked, workers = workers, os.cpu_count() or 1 if workers is None else workers
     try:
         apply_budget(store, study, goal)
-        runner = _executor(executor, asked if executor == "ray" else workers, address)
+        runner = _executor(executor, asked if executor == "ray" else workers, address, goal)
         try:
             coordinator = Coordinator(setup, store, study, runner, runner.capacity, owner)
             progress = Progress(goal.budget.trials, coordinator.done, quiet=quiet)
@@ -107,9 +107,10 @@ def run_study(
         store.release_lease(study.id, owner)
 
 
-def _executor(kind: str, workers: int | None, address: str | None) -> Executor:
+def _executor(kind: str, workers: int | None, address: str | None, goal: Goal) -> Executor:
     """The local pool (``workers`` processes; 0: this process), or Ray tasks, ``workers`` at once (None: as many as
-    the cluster has CPUs)."""
+    the cluster has room for), each asking for the goal's ``evaluation.threads`` CPUs (1 by default) and
+    ``evaluation.gpus`` GPUs (by default 1 with ``device: cuda``, else none)."""
     from evoforge.executors import InlineExecutor, LocalPool
 
     if kind == "ray":
@@ -119,8 +120,13 @@ def _executor(kind: str, workers: int | None, address: str | None) -> Executor:
             raise GoalError("--executor ray: Ray is not installed (pip install evoforge[ray])") from None
         import ray
 
-        executor = RayExecutor(max(workers or 1, 1), address)
-        if not workers:
-            executor.capacity = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        e = goal.evaluation
+        cpus = float(e.threads or 1)
+        gpus = e.gpus if e.gpus is not None else (1.0 if e.device == "cuda" else 0.0)
+        executor = RayExecutor(max(workers or 1, 1), address, cpus=cpus, gpus=gpus)
+        if not workers:  # as many trials at once as the cluster's CPUs (and GPUs, for GPU trials) hold
+            room = ray.cluster_resources()
+            fits = [room.get("CPU", 0) / cpus] + ([room.get("GPU", 0) / gpus] if gpus else [])
+            executor.capacity = max(1, int(min(fits)))
         return executor
     return LocalPool(workers) if workers else InlineExecutor()

@@ -53,3 +53,26 @@ def hold_in_child(mib: int) -> None:
 
 def cpu_limit(_: Any) -> tuple[int, int]:
     return resource.getrlimit(resource.RLIMIT_CPU)
+
+
+def kill_my_node(marker: str) -> str:
+    """On its first run, kill the raylet of the Ray node it runs on (the whole node is lost with it) and wait to
+    die; on a later run, return the id of the node it ran on."""
+    import signal
+
+    import ray
+
+    node = ray.get_runtime_context().get_node_id()
+    if not os.path.exists(marker):
+        with open(marker, "w") as f:
+            f.write(node)
+        os.kill(os.getppid(), signal.SIGKILL)  # a Ray worker's parent is its node's raylet
+        time.sleep(60)
+    return node
+
+
+def gpu_slot(seconds: float) -> tuple[str, float, float]:
+    """The GPUs Ray gave this job (``CUDA_VISIBLE_DEVICES``), and when it held them."""
+    start = time.time()
+    time.sleep(seconds)
+    return os.environ.get("CUDA_VISIBLE_DEVICES", ""), start, time.time()

@@ -22,7 +22,7 @@ F = "tests.executors.jobs:"
 def executor(request: pytest.FixtureRequest) -> Iterator[Executor]:
     ex: Executor
     if request.param == "ray":
-        request.getfixturevalue("local_ray")
+        request.getfixturevalue("ray_cluster")
         from evoforge.executors._ray import RayExecutor
 
         ex = RayExecutor(2)  # joins the session's instance: its shutdown leaves Ray running

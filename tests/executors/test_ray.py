@@ -21,7 +21,7 @@ F = "tests.executors.jobs:"
 
 
 @pytest.fixture
-def executor(local_ray: None) -> Iterator[RayExecutor]:
+def executor(ray_cluster: str) -> Iterator[RayExecutor]:
     ex = RayExecutor(2)
     yield ex
     ex.shutdown()
@@ -46,7 +46,7 @@ def test_cpu_caps_are_refused(executor: RayExecutor) -> None:
         executor.submit(Job(1, F + "double", 1, cpu_s=5))
 
 
-def test_a_study_runs_on_ray(local_ray: None, storage: str) -> None:
+def test_a_study_runs_on_ray(ray_cluster: str, storage: str) -> None:
     goal = {
         "study": "on-ray",
         "task": {"name": "nasbench201", "path": NB201_PATH},
