@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -84,3 +89,39 @@ def strip_audit_chain(url: str) -> None:
 @pytest.fixture
 def storage(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'study.db'}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The URL of the test server's own database; the server is started if it is not running. Without one the
+    PostgreSQL cases are skipped, unless ``EVOFORGE_REQUIRE_POSTGRES`` is set (CI), where they fail."""
+    try:
+        import psycopg  # noqa: F401 - the driver is the ``postgres`` extra
+    except ImportError:
+        return _missing("the psycopg driver is not installed (pip install evoforge[postgres])")
+    done = subprocess.run([str(ROOT / "scripts" / "postgres.sh"), "start"], capture_output=True, text=True)
+    if done.returncode != 0:
+        return _missing(f"scripts/postgres.sh could not start a server: {done.stderr.strip()[-300:]}")
+    return done.stdout.strip().splitlines()[-1]
+
+
+def _missing(why: str) -> str:
+    if os.environ.get("EVOFORGE_REQUIRE_POSTGRES"):
+        pytest.fail(f"PostgreSQL is required here: {why}")
+    pytest.skip(f"PostgreSQL not available: {why}")
+
+
+@contextmanager
+def fresh_database(server: str) -> Iterator[str]:
+    """A database of its own on the test server (its URL), dropped afterwards."""
+    import psycopg
+
+    admin = server.replace("postgresql+psycopg://", "postgresql://")
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(admin, autocommit=True) as con:
+        con.execute(f"CREATE DATABASE {name}")
+    try:
+        yield server.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as con:
+            con.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

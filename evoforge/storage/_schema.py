@@ -59,6 +59,19 @@ trials = Table(
     Index("ix_trials_study_state", "study_id", "state"),
 )
 
+# A worker's result, written by the worker itself before it hands the result back: a coordinator that dies before
+# recording it finds it here on resume instead of training the trial again. ``data`` (the pickled result) is cleared
+# once the trial's outcome is recorded; the row stays as the receipt that this attempt ran to completion.
+results = Table(
+    "results",
+    metadata,
+    Column("trial_id", ForeignKey("trials.id"), primary_key=True),
+    Column("attempt", Integer, primary_key=True),
+    Column("piece", Integer, primary_key=True),  # the epoch the work started from (0: from scratch)
+    Column("data", LargeBinary, nullable=True),
+    Column("created_at", Float, nullable=False),
+)
+
 lineage = Table(
     "lineage",
     metadata,

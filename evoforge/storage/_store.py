@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -200,6 +201,7 @@ class Store(PromotionRows):
             if artifact is not None:
                 c.execute(insert(t.artifacts).values(trial_id=tid, data=artifact))
             c.execute(delete(t.checkpoints).where(t.checkpoints.c.trial_id == tid))
+            _consume_results(c, tid)
 
     def record_report(
         self, study_id: int, number: int, payload: dict[str, Any], checkpoint: tuple[int, bytes] | None
@@ -210,6 +212,7 @@ class Store(PromotionRows):
             tid = trial_id(c, study_id, number)
             append_event(c, study_id, "report", number, payload)
             c.execute(delete(t.checkpoints).where(t.checkpoints.c.trial_id == tid))
+            _consume_results(c, tid)
             if checkpoint is not None:
                 c.execute(insert(t.checkpoints).values(trial_id=tid, epoch=checkpoint[0], data=checkpoint[1]))
 
@@ -223,24 +226,58 @@ class Store(PromotionRows):
         with self.engine.connect() as c:
             return {int(n): (int(e), bytes(d)) for n, e, d in c.execute(query).all()}
 
-    def requeue_inflight(self, study_id: int) -> list[TrialRecord]:
-        """Put trials left ``running`` by a stopped coordinator back to ``waiting``; returns all waiting trials."""
+    def requeue_inflight(self, study_id: int, keep: Iterable[int] = ()) -> list[TrialRecord]:
+        """Put trials left ``running`` by a stopped coordinator back to ``waiting`` (except those in ``keep``: their
+        results are spooled, see ``spooled``); returns all waiting trials."""
+        kept = set(keep)
         with self.writer.begin() as c:
-            stale = (
-                c.execute(
-                    select(t.trials.c.number).where(t.trials.c.study_id == study_id, t.trials.c.state == "running")
-                )
-                .scalars()
-                .all()
-            )
+            running = (t.trials.c.study_id == study_id, t.trials.c.state == "running", t.trials.c.number.not_in(kept))
+            stale = c.execute(select(t.trials.c.number).where(*running)).scalars().all()
             if stale:
-                c.execute(
-                    update(t.trials)
-                    .where(t.trials.c.study_id == study_id, t.trials.c.state == "running")
-                    .values(state="waiting", started_at=None)
-                )
+                c.execute(update(t.trials).where(*running).values(state="waiting", started_at=None))
                 append_event(c, study_id, "requeued", None, {"trials": list(stale)})
         return self.trials(study_id, states=("waiting",))
+
+    # -- results spooled by workers --------------------------------------------------------------------------------
+    def spool_result(self, study_id: int, number: int, attempt: int, piece: int, result: Any) -> None:
+        """Keep a worker's result for attempt ``attempt`` of trial ``number`` (work that started from epoch ``piece``)
+        before the worker hands it back, so the result outlives a coordinator that dies before recording it."""
+        data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+        with self._writing(f"trial {number}, attempt {attempt}, from epoch {piece} already has a result") as c:
+            tid = trial_id(c, study_id, number)
+            c.execute(
+                insert(t.results).values(trial_id=tid, attempt=attempt, piece=piece, data=data, created_at=time.time())
+            )
+
+    def spooled(self, study_id: int, number: int | None = None) -> dict[int, tuple[int, Any]]:
+        """Running trial number -> (piece, result) of every result a worker spooled for the trial's current attempt
+        that no coordinator has recorded yet (of trial ``number`` only, if given)."""
+        query = (
+            select(t.trials.c.number, t.results.c.piece, t.results.c.data)
+            .join(t.results, t.results.c.trial_id == t.trials.c.id)
+            .where(
+                t.trials.c.study_id == study_id,
+                t.trials.c.state == "running",
+                t.results.c.attempt == t.trials.c.attempts,
+                t.results.c.data.is_not(None),
+            )
+        )
+        if number is not None:
+            query = query.where(t.trials.c.number == number)
+        with self.engine.connect() as c:
+            return {int(n): (int(p), pickle.loads(d)) for n, p, d in c.execute(query).all()}
+
+    def receipts(self, study_id: int) -> list[tuple[int, int, int]]:
+        """(trial number, attempt, piece) of every result a worker spooled, recorded or not: the study's record of
+        which work ran to completion."""
+        query = (
+            select(t.trials.c.number, t.results.c.attempt, t.results.c.piece)
+            .join(t.results, t.results.c.trial_id == t.trials.c.id)
+            .where(t.trials.c.study_id == study_id)
+            .order_by(t.trials.c.number, t.results.c.attempt, t.results.c.piece)
+        )
+        with self.engine.connect() as c:
+            return [(int(n), int(a), int(p)) for n, a, p in c.execute(query).all()]
 
     def requeue_trial(self, study_id: int, number: int, reason: str) -> None:
         """Put one running trial back to ``waiting`` (its worker died under it), saying why."""
@@ -395,6 +432,11 @@ class Store(PromotionRows):
         for child, number in rows:
             out.setdefault(child, []).append(number)
         return {k: tuple(sorted(v)) for k, v in out.items()}
+
+
+def _consume_results(c: Connection, tid: int) -> None:
+    """The trial's spooled results are recorded now: drop their data, keep their receipts."""
+    c.execute(update(t.results).where(t.results.c.trial_id == tid, t.results.c.data.is_not(None)).values(data=None))
 
 
 def _trial(r: Any, parents: tuple[int, ...]) -> TrialRecord:

@@ -41,10 +41,20 @@ class RunReport:
 
 class Coordinator(GateDriving):
     def __init__(
-        self, setup: Setup, store: Store, study: StudyRecord, executor: Executor, workers: int, owner: str
+        self,
+        setup: Setup,
+        store: Store,
+        study: StudyRecord,
+        executor: Executor,
+        workers: int,
+        owner: str,
+        spool: bool = False,
     ) -> None:
+        """``spool``: workers write each result to the store before handing it back (they must reach the store), so
+        no result is lost with a coordinator that dies before recording it and no finished work runs twice."""
         self.setup, self.goal, self.store, self.study, self.executor = setup, setup.goal, store, study, executor
         self.owner = owner
+        self.spool_url = store.url if spool else None
         self._heartbeat = time.monotonic()
         threads = self.goal.evaluation.threads or max(1, (os.cpu_count() or 1) // max(workers, 1))
         e = self.goal.evaluation
@@ -122,7 +132,9 @@ class Coordinator(GateDriving):
         self.scored.sort()
         self.spend = Spend.of(self.store, self.study.id)
         self.next_number = max(trials, default=-1) + 1
-        self.queue = deque(self.store.requeue_inflight(self.study.id))
+        # Results workers spooled before the last coordinator died are recorded, not trained again (see ``run``).
+        self.recovered = self.store.spooled(self.study.id)
+        self.queue = deque(self.store.requeue_inflight(self.study.id, keep=self.recovered))
         self.counts = self.store.count_trials(self.study.id)  # after the requeue: in-flight trials are waiting now
         self.paused = self.store.checkpoints(self.study.id)  # re-run trials go on from their last milestone
         self._recover_simpler()
@@ -141,6 +153,7 @@ class Coordinator(GateDriving):
         started = time.monotonic()
         reason = None
         try:
+            self._record_recovered()
             while True:
                 reason = reason or cap_reached(self.goal.budget, time.monotonic() - started, self.spend)
                 if reason is None:
@@ -188,6 +201,36 @@ class Coordinator(GateDriving):
             else ""
         )
         return f"trial budget of {self.goal.budget.trials} trials spent{waiting}"
+
+    def _record_recovered(self) -> None:
+        """Record the results that workers spooled but the last coordinator never recorded, as if they came back now."""
+        for number, (piece, kept) in sorted(self.recovered.items()):
+            trial = self.trials[number]
+            if piece != self.paused.get(number, (0, None))[0]:  # not the work the trial is at: run it again
+                self.store.requeue_trial(self.study.id, number, "its spooled result is from another milestone")
+                self._move("running", "waiting")
+                self.queue.append(replace(trial, state="waiting"))
+                continue
+            self.pending[number] = trial
+            self._record(Outcome(number, True, kept["value"], None, kept["started_at"], kept["finished_at"]))
+        if self.recovered:
+            payload = {"trials": sorted(self.recovered), "reason": "results spooled before the coordinator stopped"}
+            self.store.log_event(self.study.id, "recovered", payload)
+        self.recovered = {}
+
+    def _spooled(self, trial: TrialRecord) -> Outcome | None:
+        """The result of the trial's current work, if its worker spooled it before its outcome went wrong (e.g. it
+        was killed between writing the result and handing it back)."""
+        if self.spool_url is None:
+            return None
+        kept = self.store.spooled(self.study.id, trial.number).get(trial.number)
+        if kept is None or kept[0] != self.paused.get(trial.number, (0, None))[0]:
+            return None
+        value = kept[1]
+        self.store.log_event(
+            self.study.id, "recovered", {"trials": [trial.number], "reason": "result spooled before its worker died"}
+        )
+        return Outcome(trial.number, True, value["value"], None, value["started_at"], value["finished_at"])
 
     def _log_insights(self, force: bool = False) -> None:
         """Record what the proposer has learned (operator and route weights, its predictor's fit) as a
@@ -293,6 +336,9 @@ class Coordinator(GateDriving):
             self.store.mark_running(self.study.id, trial.number)
             self._move("waiting", "running")
             trial = replace(trial, state="running", attempts=trial.attempts + 1)
+        if self.spool_url is not None:
+            where = {"study": self.study.id, "trial": trial.number, "attempt": trial.attempts, "piece": reached}
+            payload["spool"] = {"url": self.spool_url, **where}
         self.pending[trial.number] = trial
         self._submit_job(Job(trial.number, WORKER_FN, payload))
 
@@ -309,11 +355,14 @@ class Coordinator(GateDriving):
         self.counts[new] = self.counts.get(new, 0) + 1
 
     def _record(self, outcome: Outcome) -> None:
-        busy = self.spend.add(outcome)
         if outcome.key < 0:
+            self.spend.add(outcome)
             self._record_side(outcome)
             return
         trial = self.pending.pop(outcome.key)
+        if not outcome.ok:
+            outcome = self._spooled(trial) or outcome
+        busy = self.spend.add(outcome)
         if not outcome.ok and outcome.lost and trial.attempts <= self.goal.budget.trial_retries:
             # Its worker died under it (killed, lost with its machine): not the design's fault, so it runs again.
             self.store.requeue_trial(self.study.id, trial.number, outcome.error or "worker lost")
@@ -376,7 +425,10 @@ class Coordinator(GateDriving):
         self.store.record_report(self.study.id, trial.number, payload, (epoch, checkpoint) if go_on else None)
         if go_on:
             self.paused[trial.number] = (epoch, checkpoint)
-            self._submit(trial)
+            if self.executor.running < self.executor.capacity:
+                self._submit(trial)
+            else:  # a recovered result at a milestone, more of them than workers: it waits its turn
+                self.queue.appendleft(trial)
             return
         self.paused.pop(trial.number, None)
         self.spend.add_energy(metrics)

@@ -95,7 +95,10 @@ def run_study(
         apply_budget(store, study, goal)
         runner = _executor(executor, asked if executor == "ray" else workers, address, goal)
         try:
-            coordinator = Coordinator(setup, store, study, runner, runner.capacity, owner)
+            # Workers spool results to the store when they can reach it: local pool workers always; Ray workers,
+            # which may run on other machines, when the store is a server (a SQLite path means nothing there).
+            spool = (executor == "local" and workers > 0) or (executor == "ray" and not storage.startswith("sqlite"))
+            coordinator = Coordinator(setup, store, study, runner, runner.capacity, owner, spool=spool)
             progress = Progress(goal.budget.trials, coordinator.done, quiet=quiet)
             try:
                 return coordinator.run(progress)

@@ -4,11 +4,13 @@ values; the coordinator records them."""
 from __future__ import annotations
 
 import json
+import time
 from functools import lru_cache
 from typing import Any
 
 from evoforge.design import Design
 from evoforge.oversight import pack_outcomes
+from evoforge.storage import Store
 from evoforge.study._runtime import runtime
 from evoforge.tasks import EvalSettings, Task, make_task
 
@@ -19,17 +21,31 @@ def _task(config_json: str) -> Task:
     return make_task(json.loads(config_json))
 
 
+@lru_cache(maxsize=4)
+def _store(url: str) -> Store:
+    return Store(url, create=False)
+
+
 def run_trial(payload: dict[str, Any]) -> dict[str, Any]:
+    """Train and measure one trial. With ``payload["spool"]`` (the store's URL, the study, trial, attempt and the
+    epoch the work starts from) the result is written to the store before it is returned, so it survives a
+    coordinator that dies before recording it (``Store.spool_result``)."""
+    started = time.time()
     task = _task(json.dumps(payload["task"], sort_keys=True))
     design = Design.from_json(payload["design"])
     settings = EvalSettings(**payload["settings"])
     result = task.evaluate(design, payload["seed"], settings, payload.get("until"), payload.get("checkpoint"))
-    return {
+    value = {
         "metrics": result.metrics,
         "artifact": result.artifact,
         "info": {**result.info, "runtime": {**runtime(result.info.get("device")), "settings": payload["settings"]}},
         "checkpoint": result.checkpoint,
     }
+    spool = payload.get("spool")
+    if spool:
+        kept = {"value": value, "started_at": started, "finished_at": time.time()}
+        _store(spool["url"]).spool_result(spool["study"], spool["trial"], spool["attempt"], spool["piece"], kept)
+    return value
 
 
 def replicate(payload: dict[str, Any]) -> dict[str, Any]:
