@@ -14,6 +14,7 @@ from evoforge.storage._records import (
     StudyRecord,
     TrialRecord,
 )
+from evoforge.storage._retry import StoreUnavailable
 from evoforge.storage._store import Store
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "PromotionRecord",
     "Replicate",
     "Store",
+    "StoreUnavailable",
     "StudyRecord",
     "TrialRecord",
 ]

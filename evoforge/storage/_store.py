@@ -23,6 +23,7 @@ from evoforge.storage._records import (
     StudyRecord,
     TrialRecord,
 )
+from evoforge.storage._retry import retry_window, retrying
 from evoforge.storage._sql import append_event, insert_design, trial_id
 
 
@@ -30,11 +31,14 @@ class Store(PromotionRows):
     """The single source of truth of every study. It records and answers; it never decides.
 
     Contract: each write is one transaction, so a process killed at any moment leaves either the whole change or
-    none of it. Records handed out are immutable values.
+    none of it. Records handed out are immutable values. A call that fails because the store cannot be reached is
+    run again with backoff for ``retry_s`` seconds (``EVOFORGE_STORE_RETRY_S``, 60 by default), then raises
+    ``StoreUnavailable``.
     """
 
     def __init__(self, url: str, create: bool = True) -> None:
         self.url = url
+        self.retry_s = retry_window()
         self.engine = open_engine(url, create)
         self.writer = writer_engine(self.engine)
 
@@ -458,3 +462,10 @@ def _trial(r: Any, parents: tuple[int, ...]) -> TrialRecord:
         r.started_at,
         r.finished_at,
     )
+
+
+# Every public call of the store is one transaction: each is run again while the store is briefly unreachable.
+for _cls in (Store, PromotionRows):
+    for _name, _fn in list(vars(_cls).items()):
+        if not _name.startswith("_") and callable(_fn):
+            setattr(Store, _name, retrying(_fn))

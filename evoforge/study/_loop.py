@@ -15,7 +15,7 @@ from evoforge.executors import Executor, Job, Outcome
 from evoforge.goal import Search
 from evoforge.proposers import Proposal, Proposer, ProposerExhausted, make_proposer
 from evoforge.schedulers import Scheduler, make_scheduler
-from evoforge.storage import UNCHARGED_STATES, Store, StudyRecord, TrialRecord
+from evoforge.storage import UNCHARGED_STATES, Store, StoreUnavailable, StudyRecord, TrialRecord
 from evoforge.study._front import StudyFront, fixed_reference
 from evoforge.study._gating import GateDriving
 from evoforge.study._history import history, proposal_infos, proposal_of, transfer_sources
@@ -177,6 +177,8 @@ class Coordinator(GateDriving):
                     self._log_insights()
                 self._show(progress)
                 self._keep_lease()
+        except StoreUnavailable:
+            raise  # nothing more can be written; trials in flight stay `running` and are re-run on resume
         except EvoforgeError as exc:
             # Trials still in flight stay `running` in the store and are re-run by the next `evoforge run`.
             self.store.log_event(self.study.id, "run_stopped", {"reason": str(exc)})

@@ -8,7 +8,7 @@ from evoforge._errors import GoalError
 from evoforge.executors import Executor
 from evoforge.goal import Goal, goal_from_json
 from evoforge.oversight import require_intact
-from evoforge.storage import Store, StudyRecord
+from evoforge.storage import Store, StoreUnavailable, StudyRecord
 from evoforge.study._history import transfer_sources
 from evoforge.study._lease import take_lease
 from evoforge.study._loop import Coordinator, RunReport
@@ -91,6 +91,7 @@ def run_study(
     require_intact(store, study)
     owner = take_lease(store, study)
     asked, workers = workers, os.cpu_count() or 1 if workers is None else workers
+    reachable = True
     try:
         apply_budget(store, study, goal)
         runner = _executor(executor, asked if executor == "ray" else workers, address, goal)
@@ -106,8 +107,12 @@ def run_study(
                 progress.close()
         finally:
             runner.shutdown()
+    except StoreUnavailable:
+        reachable = False  # the lease lapses by itself: this process is gone when the next run looks at it
+        raise
     finally:
-        store.release_lease(study.id, owner)
+        if reachable:
+            store.release_lease(study.id, owner)
 
 
 def _executor(kind: str, workers: int | None, address: str | None, goal: Goal) -> Executor:
