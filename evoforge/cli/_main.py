@@ -40,6 +40,8 @@ def parser() -> argparse.ArgumentParser:
     where = "where trials run (ray: pip install evoforge[ray])"
     run.add_argument("--executor", choices=("local", "ray"), default="local", help=where)
     run.add_argument("--address", default=None, help="with --executor ray: the cluster to join (default: start one)")
+    standby = "if another coordinator runs the study, wait and take over when it stops or dies (instead of refusing)"
+    run.add_argument("--standby", action="store_true", help=standby)
     demo = sub.add_parser("demo", help="evolve a digits classifier from a weak start (a few minutes on 2 cores)")
     _run_args(demo, "sqlite:///evoforge-demo.db")
     demo.add_argument("--trials", type=int, default=60)
@@ -82,7 +84,10 @@ def _cmd_run(args: argparse.Namespace, goal: Any) -> int:
     from evoforge.study._review import review_view
 
     executor, address = getattr(args, "executor", "local"), getattr(args, "address", None)  # `run` has them
-    report = run_study(goal, args.storage, args.workers, quiet=args.quiet, executor=executor, address=address)
+    standby = getattr(args, "standby", False)
+    report = run_study(
+        goal, args.storage, args.workers, quiet=args.quiet, executor=executor, address=address, standby=standby
+    )
     store = Store(args.storage)
     study = find_study(store, report.study)
     print(f"stopped: {report.stopped_because}")

@@ -64,12 +64,15 @@ def run_study(
     quiet: bool = True,
     executor: str = "local",
     address: str | None = None,
+    standby: bool = False,
 ) -> RunReport:
     """Run (or resume) the study that ``goal`` describes until its budget is spent.
 
     ``workers``: size of the local process pool (default: the machine's cores); 0 runs trials in this process.
     ``executor="ray"``: trials are Ray tasks, ``workers`` of them at once (default: the cluster's CPUs), on the
     cluster at ``address`` (default: a local Ray instance started for the run).
+    ``standby``: if another coordinator is running the study, wait and take over when it stops or dies (several
+    coordinators, on any machines that reach the store, keep one study going) instead of refusing.
     Raises ``GoalError`` / ``StorageError`` before anything is written when the goal or storage is bad.
     """
     if workers is not None and workers < 0:
@@ -89,7 +92,7 @@ def run_study(
     transfer_sources(store, goal.study, goal, setup.space.name)  # checked before anything is written
     study = open_study(store, goal)
     require_intact(store, study)
-    owner = take_lease(store, study)
+    owner = take_lease(store, study, wait=standby, quiet=quiet)
     asked, workers = workers, os.cpu_count() or 1 if workers is None else workers
     reachable = True
     try:

@@ -4,22 +4,9 @@ accounting stays exact on every backend: each trial recorded once, none lost, no
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from benchmarks.chaos import chaos_run
-from tests.conftest import fresh_database
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'chaos.db'}"
-        return
-    with fresh_database(request.getfixturevalue("postgres_server")) as url:
-        yield url
 
 
 def test_a_study_killed_at_random_keeps_exact_accounting(backend: str, tmp_path: Path) -> None:
