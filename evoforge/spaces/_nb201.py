@@ -128,10 +128,19 @@ def swap_edge_op(g: dict[str, Any], rng: random.Random, space: Any) -> tuple[dic
 
 
 class NB201Space(Space):
-    """The NAS-Bench-201 cell: each of 6 edges carries one of 5 operations (15,625 cells). Genes: ``edges``."""
+    """The NAS-Bench-201 cell: each of 6 edges carries one of 5 operations (15,625 cells). Genes: ``edges``.
+
+    ``distinct``: what counts as a new design, and is never trained twice: ``"functions"`` (default; cells that
+    compute the same function, e.g. differing only on edges that cannot reach the output, are one design: 6,466 of
+    them) or ``"cells"`` (every one of the 15,625 cells, as the benchmark's table lists them)."""
 
     name = "nb201"
     operators = {"swap_edge_op": swap_edge_op, "exchange_edges": exchange_edges}
+
+    def __init__(self, distinct: str = "functions") -> None:
+        if distinct not in ("functions", "cells"):
+            raise ValueError(f"space.distinct: expected functions or cells, got {distinct!r}")
+        self.distinct = distinct
 
     def sample(self, rng: random.Random) -> Design:
         return Design.make(self.name, {"edges": [rng.choice(NB201_OPS) for _ in range(NB201_EDGES)]})
@@ -145,13 +154,17 @@ class NB201Space(Space):
             raise ValueError(f"edges: unknown operation {bad[0]!r} (known: {', '.join(NB201_OPS)})")
 
     def enumerate(self, limit: int) -> list[Design] | None:
+        if self.distinct == "cells":
+            cells = itertools.product(NB201_OPS, repeat=NB201_EDGES)
+            return [Design.make(self.name, {"edges": list(e)}) for e in cells] if limit >= 5**NB201_EDGES else None
         if limit < len(NB201_OPS) ** NB201_EDGES // 4:  # 5,485 functions among 15,625 cells: not worth listing
             return None
         out = [Design.make(self.name, {"edges": list(e)}) for e in _functions()]
         return out if len(out) <= limit else None
 
     def canonical(self, design: Design) -> str:
-        return _cell_function(tuple(design.view["edges"]))
+        edges = tuple(design.view["edges"])
+        return "|".join(edges) if self.distinct == "cells" else _cell_function(edges)
 
     def features(self, design: Design) -> list[float]:
         """One-hot operation per edge (edges that cannot affect the output read ``none``), then the path encoding."""

@@ -293,7 +293,10 @@ class Store(PromotionRows):
             )
             append_event(c, study_id, "requeued", number, {"trials": [number], "reason": reason})
 
-    def trials(self, study_id: int, states: Iterable[str] | None = None) -> list[TrialRecord]:
+    def trials(
+        self, study_id: int, states: Iterable[str] | None = None, numbers: Iterable[int] | None = None
+    ) -> list[TrialRecord]:
+        """The study's trials in number order (only those in ``states`` / with ``numbers``, if given)."""
         query = (
             select(t.trials, t.designs.c.space, t.designs.c.genes_json)
             .join(t.designs, t.designs.c.hash == t.trials.c.design_hash)
@@ -302,6 +305,8 @@ class Store(PromotionRows):
         )
         if states is not None:
             query = query.where(t.trials.c.state.in_(list(states)))
+        if numbers is not None:
+            query = query.where(t.trials.c.number.in_(list(numbers)))
         with self.engine.connect() as c:
             rows = c.execute(query).all()
             parents = self._parents(c, study_id)

@@ -54,7 +54,7 @@ def status_view(store: Store, study: StudyRecord) -> dict[str, Any]:
     champion = None
     if gens:
         g = gens[-1]
-        trial = next(t for t in store.trials(study.id, states=("complete",)) if t.number == g.trial_number)
+        (trial,) = store.trials(study.id, numbers=(g.trial_number,))
         champion = {
             "generation": g.number,
             "trial": g.trial_number,
@@ -90,14 +90,19 @@ def _sandbox_note(goal: Goal) -> str | None:
     return isolation().note
 
 
-def rank_correlations(store: Store, study: StudyRecord, goal: Goal, batch: int = 10) -> list[dict[str, Any]]:
+def rank_correlations(
+    store: Store, study: StudyRecord, goal: Goal, batch: int = 10, trials: list[TrialRecord] | None = None
+) -> list[dict[str, Any]]:
     """For each batch of ``batch`` trials (in proposal order) that carried a prediction and were measured, the
-    Spearman rank correlation between the predicted and the measured value of the first objective."""
+    Spearman rank correlation between the predicted and the measured value of the first objective. ``trials``: the
+    study's trials if the caller has them already (else they are read)."""
     infos = proposal_infos(store, study.id)
     metric, direction = next(iter(goal.objectives.items()))
     sign = 1.0 if direction == "max" else -1.0
     pairs = []
-    for t in store.trials(study.id, states=("complete",)):
+    for t in store.trials(study.id, states=("complete",)) if trials is None else trials:
+        if t.state != "complete":
+            continue
         predicted = infos.get(t.number, {}).get("predicted")
         if predicted is not None and metric in t.metrics:
             pairs.append((t.number, float(predicted), sign * float(t.metrics[metric])))
@@ -109,12 +114,14 @@ def rank_correlations(store: Store, study: StudyRecord, goal: Goal, batch: int =
     return out
 
 
-def designer_view(store: Store, study: StudyRecord, goal: Goal) -> dict[str, Any] | None:
+def designer_view(
+    store: Store, study: StudyRecord, goal: Goal, trials: list[TrialRecord] | None = None
+) -> dict[str, Any] | None:
     """What the proposer has learned, as last recorded (operator and route weights, the predictor's fit), how
     the operator weights moved, and the predictor's rank correlation batch by batch; None for proposers that
     learn nothing."""
     events = store.events(study.id, "designer")
-    correlations = rank_correlations(store, study, goal)
+    correlations = rank_correlations(store, study, goal, trials=trials)
     if not events and not correlations:
         return None
     latest = events[-1].payload if events else {}
@@ -177,7 +184,7 @@ def lineage_view(store: Store, study: StudyRecord) -> dict[str, Any]:
     edges = [{"child": t.number, "parent": p, "operator": t.operator} for t in trials.values() for p in t.parents]
     goal = goal_from_json(study.goal_json)
     front = front_view(store, study, goal) if len(goal.objectives) > 1 else None
-    designer = designer_view(store, study, goal)
+    designer = designer_view(store, study, goal, list(trials.values()))
     return {"study": study.name, "generations": generations, "edges": edges, "front": front, "designer": designer}
 
 

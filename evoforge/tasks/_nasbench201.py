@@ -77,9 +77,10 @@ class NB201Task(Task):
             raise ValueError(f"task.path: expected 15625 cells, found {len(self.table)}")
 
     def space(self, options: dict[str, Any]) -> NB201Space:
-        if options:
-            raise ValueError(f"space.{next(iter(options))}: the NAS-Bench-201 space takes no options")
-        return NB201Space()
+        extra = set(options) - {"distinct"}
+        if extra:
+            raise ValueError(f"space.{sorted(extra)[0]}: the NAS-Bench-201 space takes only distinct")
+        return NB201Space(str(options.get("distinct", "functions")))
 
     def row(self, design: Design) -> NB201Row:
         return self.table[arch_string(design.genes["edges"])]

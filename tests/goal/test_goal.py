@@ -84,7 +84,8 @@ def test_a_missing_goal_file_is_named(tmp_path: Path) -> None:
         ({"search": {"proposer": "bayes"}}, "search.proposer: unknown proposer 'bayes'"),
         ({"objectives": {"happiness": "max"}}, "objectives.happiness: task 'nasbench201' does not measure"),
         ({"constraints": {"flops": {"max": 1}}}, "constraints.flops: task 'nasbench201' does not measure"),
-        ({"space": {"max_blocks": 3}}, "space.max_blocks: the NAS-Bench-201 space takes no options"),
+        ({"space": {"max_blocks": 3}}, "space.max_blocks: the NAS-Bench-201 space takes only distinct"),
+        ({"space": {"distinct": "graphs"}}, "space.distinct: expected functions or cells, got 'graphs'"),
     ],
 )
 def test_semantic_errors_are_named_before_any_trial(change: dict, message: str) -> None:

@@ -31,3 +31,16 @@ def test_mutation_changes_exactly_one_edge() -> None:
 def test_unknown_operations_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown operation 'conv_7x7'"):
         NB201Space().validate(Design.make("nb201", {"edges": ["conv_7x7"] + [NB201_OPS[0]] * 5}))
+
+
+def test_distinct_cells_keeps_cells_that_compute_one_function_apart() -> None:
+    # Edge 0 -> 1 feeds only nodes whose way to the output is cut ("none" on 1->2, 1->3): it cannot matter.
+    rest = ["nor_conv_1x1", "none", "nor_conv_3x3", "none", "skip_connect"]
+    a = Design.make("nb201", {"edges": ["nor_conv_3x3", *rest]})
+    b = Design.make("nb201", {"edges": ["avg_pool_3x3", *rest]})
+    functions, cells = NB201Space(), NB201Space("cells")
+    assert functions.canonical(a) == functions.canonical(b)
+    assert cells.canonical(a) != cells.canonical(b)
+    everything = cells.enumerate(15625)
+    assert everything is not None and len({cells.canonical(d) for d in everything}) == 15625
+    assert len({functions.canonical(d) for d in everything}) < 15625

@@ -18,7 +18,7 @@ GOAL = {
     "study": "shared",
     "task": {"name": "nasbench201", "path": NB201_PATH, "sleep_s": 0.3},
     "objectives": {"val_accuracy": "max"},
-    "budget": {"trials": 16},
+    "budget": {"trials": 10},
     "search": {"seed": 0},
 }
 
@@ -50,11 +50,11 @@ def test_standby_coordinators_take_over_from_one_that_dies(backend: str, tmp_pat
     first.wait()
     outs = [s.communicate(timeout=300) for s in standbys]
     assert [s.returncode for s in standbys] == [0, 0], [err for _, err in outs]
-    assert audit(backend, "shared", 16).problems == []
+    assert audit(backend, "shared", 10).problems == []
     store = Store(backend)
     study = store.get_study("shared")
     assert study is not None
     takers = [e.payload for e in store.events(study.id, "lease_taken")]
     # The first coordinator, then one standby taking over from it (the other waits, then finds the budget spent).
     assert len(takers) == 3 and takers[1]["from"] == takers[0]["owner"]
-    assert sum("trial budget of 16 trials spent" in out for out, _ in outs) == 2
+    assert sum("trial budget of 10 trials spent" in out for out, _ in outs) == 2

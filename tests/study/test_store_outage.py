@@ -26,7 +26,7 @@ GOAL = {
     "study": "outage",
     "task": {"name": "nasbench201", "path": NB201_PATH, "sleep_s": 0.3},
     "objectives": {"val_accuracy": "max"},
-    "budget": {"trials": 14},
+    "budget": {"trials": 10},
     "search": {"seed": 0},
 }
 
@@ -85,8 +85,8 @@ def test_a_short_outage_is_ridden_out(server: tuple[Server, str], monkeypatch: p
     time.sleep(4)
     own.run("start")
     runner.join(timeout=300)
-    assert result["report"].trials.get("complete") == 14
-    assert audit(url, "outage", 14).problems == []
+    assert result["report"].trials.get("complete") == 10
+    assert audit(url, "outage", 10).problems == []
 
 
 def test_a_long_outage_stops_the_run_cleanly_and_it_resumes(server: tuple[Server, str], tmp_path: Path) -> None:
@@ -105,4 +105,4 @@ def test_a_long_outage_stops_the_run_cleanly_and_it_resumes(server: tuple[Server
     own.run("start")
     again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
-    assert audit(url, "outage", 14).problems == []
+    assert audit(url, "outage", 10).problems == []

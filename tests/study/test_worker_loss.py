@@ -51,7 +51,7 @@ def test_an_outcome_says_when_its_worker_was_lost_rather_than_failing_by_itself(
 def test_a_trial_whose_worker_is_killed_runs_again_and_completes(storage: str) -> None:
     goal = {
         "study": "lossy",
-        "task": {"name": "nasbench201", "path": NB201_PATH, "sleep_s": 1.5},
+        "task": {"name": "nasbench201", "path": NB201_PATH, "sleep_s": 0.8},
         "objectives": {"val_accuracy": "max"},
         "budget": {"trials": 4},
         "search": {"seed": 0},
