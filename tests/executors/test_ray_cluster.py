@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +20,7 @@ ray = pytest.importorskip("ray", reason="Ray is the ray extra (pip install evofo
 from evoforge.executors._ray import RayExecutor  # noqa: E402 - only with Ray installed
 
 F = "tests.executors.jobs:"
-RAY = Path(os.environ.get("VIRTUAL_ENV", "")) / "bin" / "ray"
+RAY = Path(sys.executable).parent / "ray"  # the ray command of the interpreter running the tests
 
 
 @pytest.fixture

@@ -92,7 +92,7 @@ def test_a_short_search_improves_on_its_seed_and_exports_the_winner(storage: str
             "task": FAST,
             "space": {"kind": "optimizer", "seeds": ["sgd"]},
             "objectives": {"val_score": "max"},
-            "budget": {"trials": 10},
+            "budget": {"trials": 6},
             "search": {"proposer": "evolution", "population": 4, "seed": 3, "start_from": start.genes()},
             "oversight": {"seeds": 2, "attribution": {"enabled": False}},
         }
