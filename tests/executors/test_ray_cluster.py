@@ -3,8 +3,10 @@ resource accounting. Each test adds nodes of its own to the session's cluster (s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -21,33 +23,48 @@ from evoforge.executors._ray import RayExecutor  # noqa: E402 - only with Ray in
 
 F = "tests.executors.jobs:"
 RAY = Path(sys.executable).parent / "ray"  # the ray command of the interpreter running the tests
+CLUSTER_DIR = "/tmp/evoforge-ray-6390"  # scripts/ray_cluster.sh
+
+
+def _cluster_processes() -> dict[int, str]:
+    """Processes of the test cluster (their command lines name its folder), but not Ray's task workers."""
+    out = {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if CLUSTER_DIR in cmdline and "default_worker" not in cmdline:
+            out[int(entry)] = cmdline
+    return out
 
 
 @pytest.fixture
 def add_node(ray_cluster: str) -> Iterator[Callable[..., None]]:
-    """Start one more node on the cluster (a raylet of its own); every node it started is killed at the end."""
-    ports: list[int] = []
+    """Start one more node on the cluster (a raylet of its own); every process of every node it started (raylet, log
+    monitor, agents) is killed at the end."""
+    started: set[int] = set()
 
     def start(cpus: float = 0, gpus: float = 0, resources: dict[str, float] | None = None) -> None:
-        port = 6500 + len(ports) + 10 * os.getpid() % 400
-        ports.append(port)
-        before = sum(n["Alive"] for n in ray.nodes())
+        before, alive = set(_cluster_processes()), sum(n["Alive"] for n in ray.nodes())
         cmd = [str(RAY) if RAY.exists() else "ray", "start", f"--address={ray_cluster}"]
         cmd += ["--node-ip-address=127.0.0.1", f"--num-cpus={cpus}", f"--num-gpus={gpus}"]
-        cmd += [f"--node-manager-port={port}", "--temp-dir=/tmp/evoforge-ray-6390", "--disable-usage-stats"]
+        cmd += [f"--temp-dir={CLUSTER_DIR}", "--disable-usage-stats"]
         if resources:
             cmd.append(f"--resources={json.dumps(resources)}")
         env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
         subprocess.run(cmd, check=True, capture_output=True, env=env)
+        started.update(set(_cluster_processes()) - before)
         for _ in range(100):
-            if sum(n["Alive"] for n in ray.nodes()) > before:
+            if sum(n["Alive"] for n in ray.nodes()) > alive:
                 return
             time.sleep(0.2)
         raise AssertionError("the new node did not join the cluster")
 
     yield start
-    for port in ports:
-        subprocess.run(["pkill", "-9", "-f", f"node_manager_port={port}"], check=False)
+    for pid in started:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_a_trial_on_a_lost_node_comes_back_lost_and_runs_again_on_another(

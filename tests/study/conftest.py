@@ -18,3 +18,10 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     with fresh_database(request.getfixturevalue("postgres_server")) as url:
         yield url
+
+
+@pytest.fixture
+def postgres_database(postgres_server: str) -> Iterator[str]:
+    """A fresh database on the PostgreSQL test server."""
+    with fresh_database(postgres_server) as url:
+        yield url

@@ -1,5 +1,5 @@
 """Several coordinators for one study: one runs it, the others stand by (``evoforge run --standby``) and one of them
-takes over when it dies, on every backend; the study's accounting stays exact."""
+takes over when it dies; the study's accounting stays exact."""
 
 from __future__ import annotations
 
@@ -32,7 +32,10 @@ def _complete(url: str) -> int:
         return 0
 
 
-def test_standby_coordinators_take_over_from_one_that_dies(backend: str, tmp_path: Path) -> None:
+def test_standby_coordinators_take_over_from_one_that_dies(postgres_database: str, tmp_path: Path) -> None:
+    # PostgreSQL, the store coordinators on several machines share (the lease is the same code on SQLite, whose
+    # single-coordinator cases are in test_kill_and_resume.py).
+    backend = postgres_database
     goal = tmp_path / "goal.json"
     goal.write_text(json.dumps(GOAL))
     cmd = [sys.executable, "-m", "evoforge", "run", str(goal), "--storage", backend, "--workers", "1", "--quiet"]

@@ -76,11 +76,11 @@ def test_a_short_outage_is_ridden_out_a_long_one_stops_the_run_cleanly_and_it_re
     goal = tmp_path / "goal.json"
     goal.write_text(json.dumps(GOAL))
     cmd = [sys.executable, "-m", "evoforge", "run", str(goal), "--storage", url, "--workers", "1", "--quiet"]
-    env = {**os.environ, "EVOFORGE_STORE_RETRY_S": "6"}
+    env = {**os.environ, "EVOFORGE_STORE_RETRY_S": "4"}
     run = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _wait_for(url, 2)
     own.run("stop")  # shorter than the retry window: the run carries on
-    time.sleep(2)
+    time.sleep(1.5)
     own.run("start")
     _wait_for(url, 4)
     assert run.poll() is None
@@ -88,7 +88,7 @@ def test_a_short_outage_is_ridden_out_a_long_one_stops_the_run_cleanly_and_it_re
     _, err = run.communicate(timeout=120)
     lines = [line for line in err.splitlines() if line.strip() and "retrying" not in line]
     assert run.returncode == 2
-    assert len(lines) == 1 and "unreachable for 6 s" in lines[0] and "run the same command again" in lines[0], err
+    assert len(lines) == 1 and "unreachable for 4 s" in lines[0] and "run the same command again" in lines[0], err
     own.run("start")
     again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
