@@ -41,7 +41,7 @@ class ChaosReport:
     problems: list[str] = field(default_factory=list)
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int) -> list[int]:
     """Worker processes of coordinator ``pid`` (its children started by multiprocessing's spawn)."""
     found = []
     for entry in filter(str.isdigit, os.listdir("/proc")):
@@ -104,7 +104,7 @@ def chaos_run(
                 continue
             _, kind = plan.popleft()
             if kind == "worker":
-                busy = _children(proc.pid)
+                busy = children(proc.pid)
                 if busy:
                     os.kill(rng.choice(busy), signal.SIGKILL)
                     done_kills["worker"] += 1

@@ -3,18 +3,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from tests.conftest import fresh_database
 
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'study.db'}"
-        return
-    with fresh_database(request.getfixturevalue("postgres_server")) as url:
-        yield url
+@pytest.fixture
+def storage(backend: str) -> str:
+    """Here ``storage`` is every backend (elsewhere it is a SQLite file): see ``backend`` in tests/conftest.py."""
+    return backend

@@ -7,8 +7,8 @@ import os
 import signal
 import threading
 import time
-from pathlib import Path
 
+from benchmarks.chaos import children
 from evoforge import Store
 from evoforge.executors import Job, LocalPool
 from evoforge.goal import goal_from_dict
@@ -17,18 +17,8 @@ from tests.conftest import NB201_PATH
 
 
 def _workers() -> list[int]:
-    """Worker processes of this test process's pool (spawned children running multiprocessing's entry point)."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            continue
-        ppid = int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
-        if ppid == os.getpid() and b"spawn_main" in cmdline:
-            found.append(int(pid))
-    return found
+    """Worker processes of this test process's pool."""
+    return children(os.getpid())
 
 
 def test_an_outcome_says_when_its_worker_was_lost_rather_than_failing_by_itself() -> None:
