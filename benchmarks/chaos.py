@@ -56,7 +56,7 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def _done(url: str, study: str) -> int:
+def finished(url: str, study: str) -> int:
     """Trials with an outcome so far (0 before the study exists)."""
     from evoforge import Store
 
@@ -100,7 +100,7 @@ def chaos_run(
         killed = False
         while proc.poll() is None:
             time.sleep(0.05)
-            if not plan or _done(url, goal["study"]) < plan[0][0]:
+            if not plan or finished(url, str(goal["study"])) < plan[0][0]:
                 continue
             _, kind = plan.popleft()
             if kind == "worker":

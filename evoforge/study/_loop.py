@@ -206,18 +206,16 @@ class Coordinator(GateDriving):
 
     def _record_recovered(self) -> None:
         """Record the results that workers spooled but the last coordinator never recorded, as if they came back now."""
-        for number, (piece, kept) in sorted(self.recovered.items()):
+        for number, spooled in sorted(self.recovered.items()):
             trial = self.trials[number]
-            if piece != self.paused.get(number, (0, None))[0]:  # not the work the trial is at: run it again
+            outcome = self._recovered(number, spooled, "result spooled before the coordinator stopped")
+            if outcome is None:  # not the work the trial is at: run it again
                 self.store.requeue_trial(self.study.id, number, "its spooled result is from another milestone")
                 self._move("running", "waiting")
                 self.queue.append(replace(trial, state="waiting"))
                 continue
             self.pending[number] = trial
-            self._record(Outcome(number, True, kept["value"], None, kept["started_at"], kept["finished_at"]))
-        if self.recovered:
-            payload = {"trials": sorted(self.recovered), "reason": "results spooled before the coordinator stopped"}
-            self.store.log_event(self.study.id, "recovered", payload)
+            self._record(outcome)
         self.recovered = {}
 
     def _spooled(self, trial: TrialRecord) -> Outcome | None:
@@ -225,14 +223,17 @@ class Coordinator(GateDriving):
         was killed between writing the result and handing it back)."""
         if self.spool_url is None:
             return None
-        kept = self.store.spooled(self.study.id, trial.number).get(trial.number)
-        if kept is None or kept[0] != self.paused.get(trial.number, (0, None))[0]:
+        spooled = self.store.spooled(self.study.id, trial.number).get(trial.number)
+        return self._recovered(trial.number, spooled, "result spooled before its worker died") if spooled else None
+
+    def _recovered(self, number: int, spooled: tuple[int, dict], reason: str) -> Outcome | None:
+        """A spooled result as the outcome of the trial's current work (None if it is from another milestone),
+        noted in the study's log as recovered."""
+        piece, kept = spooled
+        if piece != self.paused.get(number, (0, None))[0]:
             return None
-        value = kept[1]
-        self.store.log_event(
-            self.study.id, "recovered", {"trials": [trial.number], "reason": "result spooled before its worker died"}
-        )
-        return Outcome(trial.number, True, value["value"], None, value["started_at"], value["finished_at"])
+        self.store.log_event(self.study.id, "recovered", {"trials": [number], "reason": reason})
+        return Outcome(number, True, kept["value"], None, kept["started_at"], kept["finished_at"])
 
     def _log_insights(self, force: bool = False) -> None:
         """Record what the proposer has learned (operator and route weights, its predictor's fit) as a

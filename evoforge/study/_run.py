@@ -101,7 +101,8 @@ def run_study(
         try:
             # Workers spool results to the store when they can reach it: local pool workers always; Ray workers,
             # which may run on other machines, when the store is a server (a SQLite path means nothing there).
-            spool = (executor == "local" and workers > 0) or (executor == "ray" and not storage.startswith("sqlite"))
+            server = store.engine.dialect.name != "sqlite"
+            spool = (executor == "local" and workers > 0) or (executor == "ray" and server)
             coordinator = Coordinator(setup, store, study, runner, runner.capacity, owner, spool=spool)
             progress = Progress(goal.budget.trials, coordinator.done, quiet=quiet)
             try:

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.chaos import audit
+from benchmarks.chaos import audit, finished
 from evoforge import Store
 from tests.conftest import NB201_PATH
 
@@ -23,15 +23,6 @@ GOAL = {
 }
 
 
-def _complete(url: str) -> int:
-    try:
-        store = Store(url, create=False)
-        study = store.get_study("shared")
-        return store.count_trials(study.id).get("complete", 0) if study else 0
-    except Exception:  # not created yet
-        return 0
-
-
 def test_standby_coordinators_take_over_from_one_that_dies(postgres_database: str, tmp_path: Path) -> None:
     # PostgreSQL, the store coordinators on several machines share (the lease is the same code on SQLite, whose
     # single-coordinator cases are in test_kill_and_resume.py).
@@ -40,7 +31,7 @@ def test_standby_coordinators_take_over_from_one_that_dies(postgres_database: st
     goal.write_text(json.dumps(GOAL))
     cmd = [sys.executable, "-m", "evoforge", "run", str(goal), "--storage", backend, "--workers", "1", "--quiet"]
     first = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    while _complete(backend) < 2:
+    while finished(backend, "shared") < 2:
         assert first.poll() is None, first.stderr.read() if first.stderr else ""
         time.sleep(0.1)
     standbys = [

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.chaos import audit
-from evoforge import Store
+from benchmarks.chaos import audit, finished
 from tests.conftest import NB201_PATH, ROOT, fresh_database
 
 PORT = "55433"
@@ -51,20 +50,11 @@ def server(postgres_server: str) -> Iterator[tuple[Server, str]]:
         own.run("stop")
 
 
-def _done(url: str) -> int:
-    store = Store(url, create=False)
-    study = store.get_study("outage")
-    return store.count_trials(study.id).get("complete", 0) if study else 0
-
-
 def _wait_for(url: str, trials: int) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        try:
-            if _done(url) >= trials:
-                return
-        except Exception:  # the store is created by the run
-            pass
+        if finished(url, "outage") >= trials:
+            return
         time.sleep(0.1)
     raise AssertionError(f"{trials} trials did not complete")
 
