@@ -7,8 +7,9 @@ in parallel, and promotes better ones to be the next generation's champion.
 from evoforge._errors import EvoforgeError, GoalError, StorageError
 from evoforge.design import Design
 from evoforge.goal import Goal, goal_from_dict, load_goal
+from evoforge.objective import StudyResult, Trial, TrialPruned, optimize
 from evoforge.storage import Store
-from evoforge.study import RunReport, run_study
+from evoforge.study import RunReport, Study, run_study
 
 __version__ = "0.1.0"
 
@@ -20,7 +21,12 @@ __all__ = [
     "RunReport",
     "StorageError",
     "Store",
+    "Study",
+    "StudyResult",
+    "Trial",
+    "TrialPruned",
     "goal_from_dict",
     "load_goal",
+    "optimize",
     "run_study",
 ]

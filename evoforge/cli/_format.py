@@ -13,6 +13,19 @@ def _num(value: Any) -> str:
     return str(value)
 
 
+# Shown after the study's objectives, when the champion has them.
+COMMON_METRICS = (
+    "val_accuracy",
+    "val_loss",
+    "params",
+    "flops",
+    "latency_ms",
+    "peak_memory_mb",
+    "energy_j",
+    "train_time_s",
+)
+
+
 def format_status(view: dict[str, Any]) -> str:
     counts = ", ".join(f"{n} {state}" for state, n in view["trials"].items() if n)
     lines = [
@@ -32,18 +45,13 @@ def format_status(view: dict[str, Any]) -> str:
     if champ:
         m = champ["metrics"]
         lines.append(f"champion    trial #{champ['trial']}  design {champ['design']}")
-        shown = [
-            "val_accuracy",
-            "val_score",
-            "test_accuracy",
-            "val_loss",
-            "params",
-            "flops",
-            "latency_ms",
-            "peak_memory_mb",
-            "energy_j",
-            "train_time_s",
-        ]
+        held = champ.get("held_out") or {}
+        if held.get("value") is not None:
+            lines.append(
+                f"            held out: {held['metric']} {_num(held['value'])} "
+                f"(mean of its evidence retrainings on the held-out split)"
+            )
+        shown = list(dict.fromkeys([*view["objectives"], *COMMON_METRICS]))
         estimated = set(champ.get("estimated", []))
         where = champ.get("measured_on") or {}
         if where:
@@ -129,7 +137,7 @@ def format_lineage(view: dict[str, Any]) -> str:
         lines.append("")
         lines.append(
             f"generation {g['generation']}: trial #{g['trial']}  design {g['design']}  "
-            f"score {g['score']:.4f}  test_accuracy {_num(g['test_accuracy'])}"
+            f"{g['metric']} {g['score']:.4f} (its own run), {_num(g['held_out'])} held out"
         )
         lines.append(f"  why: {g['reason']}")
         path = " -> ".join(f"#{a['trial']}" + (f" {a['operator']}" if a["operator"] else "") for a in g["ancestry"])

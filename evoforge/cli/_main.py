@@ -5,6 +5,7 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from evoforge._errors import EvoforgeError
@@ -73,7 +74,13 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _print(data: Any, as_json: bool, text: str) -> None:
-    print(json.dumps(data, indent=2, default=str) if as_json else text)
+    print(json.dumps(data, indent=2, default=_json_value) if as_json else text)
+
+
+def _json_value(value: Any) -> Any:
+    """Typed records (evidence, attribution) as the JSON the store keeps; anything else as text."""
+    to_dict = getattr(value, "to_dict", None)
+    return to_dict() if callable(to_dict) else str(value)
 
 
 def _cmd_run(args: argparse.Namespace, goal: Any) -> int:
@@ -169,12 +176,22 @@ def _cmd_meta(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
     return 0
 
 
+def _import_from(goal_file: str) -> None:
+    """Parts a goal names by import path (``task: {name: "mytasks:MyTask"}``, an objective ``"train:objective"``)
+    are found in the goal file's folder and the working directory, as ``python script.py`` finds modules beside the
+    script, then in installed packages; worker processes search the same folders."""
+    for folder in (str(Path.cwd()), str(Path(goal_file).resolve().parent)):
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         if args.command == "run":
             from evoforge.goal import load_goal
 
+            _import_from(args.goal)
             return _cmd_run(args, load_goal(args.goal))
         if args.command == "demo":
             from evoforge.cli._demo import demo_goal

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from evoforge.cli._format import _num
+from evoforge.storage import Attribution, Evidence
 
 
 def add_commands(sub: Any, read_args: Any) -> None:
@@ -70,40 +71,47 @@ def run_command(args: argparse.Namespace, store: Any, study: Any) -> tuple[Any, 
     return [str(p) for p in paths], "\n".join(f"wrote {p}" for p in paths), 0
 
 
-def format_evidence(e: dict[str, Any]) -> str:
-    if not e:
+def format_evidence(e: Evidence | None) -> str:
+    if e is None:
         return "evidence: not gathered yet"
-    seeds = len(e.get("seeds", []))
-    if e.get("founding"):
-        ci = e.get("ci")
-        interval = f" [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else ""
-        return f"evidence: founding design, held-out score {e['mean']:.4f}{interval} over {seeds} seeds"
-    if "mean_diff" not in e:
-        return f"evidence: inconclusive ({e.get('why', 'no paired results')})"
-    low, high = e["ci"] if e.get("ci") else (e["mean_diff"], e["mean_diff"])
-    verdict = "significant" if e["significant"] else "NOT significant"
-    inputs = f" x {e['test_inputs']} test inputs" if "test_inputs" in e else ""
+    seeds = len(e.seeds)
+    metric = e.metric or "score"
+    where = f"measured on the {e.held_out}"
+    if e.founding:
+        interval = f" [{e.ci[0]:.4f}, {e.ci[1]:.4f}]" if e.ci else ""
+        return f"evidence: founding design, {metric} {_num(e.mean)}{interval} over {seeds} seeds ({where})"
+    if not e.compared:
+        return f"evidence: inconclusive ({e.why or 'no paired results'})"
+    assert e.mean_diff is not None and e.level is not None
+    low, high = e.ci or (e.mean_diff, e.mean_diff)
+    verdict = "significant" if e.significant else "NOT significant"
+    inputs = f" x {e.test_inputs} held-out inputs" if e.test_inputs else ""
+    gain = "decrease" if e.direction == "min" else "gain"
+    values = (
+        f"; held-out {metric} {_num(e.champion_held_out)} -> {_num(e.challenger_held_out)}"
+        if e.challenger_held_out is not None
+        else ""
+    )
     return (
-        f"evidence: held-out score {e['mean_diff']:+.4f} [{low:+.4f}, {high:+.4f}] ({100 * (1 - e['level']):.0f}% "
-        f"CI; {e.get('test', 'paired t')}, {e['n']} seeds{inputs}; p={_num(e.get('p_value'))}) -> {verdict}; "
-        f"test accuracy {_num(e.get('champion_test'))} -> {_num(e.get('challenger_test'))}"
+        f"evidence: {metric} {gain} {e.mean_diff:+.4f} [{low:+.4f}, {high:+.4f}] ({100 * (1 - e.level):.0f}% "
+        f"CI; {e.test or 'paired t'}, {e.n} seeds{inputs}; p={_num(e.p_value)}) -> {verdict}{values}; {where}"
     )
 
 
-def format_attribution(a: dict[str, Any]) -> list[str]:
-    if not a:
+def format_attribution(a: Attribution | None) -> list[str]:
+    if a is None:
         return []
-    lines = [f"attribution ({a['method']}, {len(a['seeds'])} seeds):"]
-    for row in a["changes"]:
-        c = row["contribution"]
+    lines = [f"attribution ({a.method}, {len(a.seeds)} seeds):"]
+    for row in a.changes:
+        c = row.contribution
         if c is None:
-            lines.append(f"  {row['change']:<52} {row['effect']}")
+            lines.append(f"  {row.change:<52} {row.effect}")
             continue
-        ci = c["ci"] or [c["mean"], c["mean"]]
-        flag = "  <- flagged" if row["flagged"] else ""
-        lines.append(f"  {row['change']:<52} {c['mean']:+.4f} [{ci[0]:+.4f}, {ci[1]:+.4f}]  {row['effect']}{flag}")
-    if a.get("simpler") is not None:
-        lines.append(f"  simpler variant proposed: without {', '.join(a['simpler_drops'])}")
+        ci = c.ci or (c.mean, c.mean)
+        flag = "  <- flagged" if row.flagged else ""
+        lines.append(f"  {row.change:<52} {c.mean:+.4f} [{ci[0]:+.4f}, {ci[1]:+.4f}]  {row.effect}{flag}")
+    if a.simpler is not None:
+        lines.append(f"  simpler variant proposed: without {', '.join(a.simpler_drops)}")
     return lines
 
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import time
 import warnings
@@ -12,8 +11,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from evoforge.evaluation._checkpoint import pack_state, unpack_state
 from evoforge.evaluation._energy import EnergyMeter
-from evoforge.evaluation._measure import accuracy_and_loss, correct_per_sample, flops_per_sample, latency_ms
+from evoforge.evaluation._measure import accuracy_and_loss, flops_per_sample, latency_ms, per_input
 from evoforge.evaluation._memory import peak_memory_mb
 from evoforge.evaluation._train import Training
 from evoforge.spaces import InputSpec, build_network, deploy_of, deployed_genes, inference_precision
@@ -90,7 +90,7 @@ def train_and_measure(
     training = Training(model, recipe, seed, len(y_train), device)
     spent = {"train_time_s": 0.0, "energy_j": 0.0}
     if checkpoint is not None:
-        saved = torch.load(io.BytesIO(checkpoint), map_location=device, weights_only=True)
+        saved = unpack_state(checkpoint, device)
         training.load(saved["training"])
         spent = saved["spent"]
     stop = min(until or recipe["epochs"], recipe["epochs"])
@@ -121,10 +121,8 @@ def train_and_measure(
         spent.setdefault("time_to_accuracy_s", float("inf"))
     if training.finite and not finished:
         metrics = {"val_accuracy": curve[-1]["val_accuracy"], "val_loss": curve[-1]["val_loss"], **spent}
-        buffer = io.BytesIO()
         reached = {k: v for k, v in spent.items() if v != float("inf")}  # not reached yet: not carried on
-        torch.save({"training": training.state(), "spent": reached}, buffer)
-        return TrialResult(metrics, info=info, checkpoint=buffer.getvalue())
+        return TrialResult(metrics, info=info, checkpoint=pack_state({"training": training.state(), "spent": reached}))
     return _final(model, training, x_val, y_val, genes, settings, spent, info)
 
 
@@ -258,13 +256,11 @@ def deployed_model(
     return model, x, y, extra
 
 
-def accuracy_of(genes: dict[str, Any], inp: InputSpec, artifact: bytes, x: np.ndarray, y: np.ndarray) -> float:
-    """Accuracy of a trained network, rebuilt from its genes and weights and deployed as its genes say, on (x, y)."""
-    return float(correct_of(genes, inp, artifact, x, y).mean())
-
-
-def correct_of(genes: dict[str, Any], inp: InputSpec, artifact: bytes, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Per input of (x, y), whether the trained network, deployed as its genes say, gets it right: (N,) bool."""
+def per_input_of(
+    genes: dict[str, Any], inp: InputSpec, artifact: bytes, x: np.ndarray, y: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Per input of (x, y), the accuracy (1.0 / 0.0) and loss of the trained network rebuilt from its genes and
+    weights and deployed as its genes say (``per_input``)."""
     from safetensors.torch import load
 
     model = build_network(deployed_genes(genes), inp)  # the pruned widths, if pruned
@@ -273,4 +269,4 @@ def correct_of(genes: dict[str, Any], inp: InputSpec, artifact: bytes, x: np.nda
     cpu = torch.device("cpu")
     deployed, xt, yt, _ = deployed_model(model, _tensor(x, cpu, deploy["channels_last"]), _tensor(y, cpu), deploy)
     with precision_context(inference_precision(genes), cpu)():
-        return correct_per_sample(deployed, xt, yt)
+        return per_input(deployed, xt, yt)

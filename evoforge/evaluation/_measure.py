@@ -23,11 +23,21 @@ def accuracy_and_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch:
 
 
 @torch.no_grad()
-def correct_per_sample(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 1024) -> np.ndarray:
-    """Whether each input is classified right, in eval mode: (N,) bool, in the order of ``x``."""
+def per_input(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 1024) -> dict[str, np.ndarray]:
+    """Per input, in eval mode and in the order of ``x``: ``val_accuracy`` (1.0 when classified right, else 0.0) and
+    ``val_loss`` (cross-entropy, no label smoothing), each (N,) float64; their means are ``accuracy_and_loss``."""
     model.eval()
-    hits = [(model(x[i : i + batch]).argmax(dim=1) == y[i : i + batch]).cpu().numpy() for i in range(0, len(y), batch)]
-    return np.concatenate(hits) if hits else np.zeros(0, dtype=bool)
+    hits, losses = [], []
+    for i in range(0, len(y), batch):
+        logits = model(x[i : i + batch]).float()  # (B, classes)
+        hits.append((logits.argmax(dim=1) == y[i : i + batch]).cpu().numpy())
+        losses.append(nn.functional.cross_entropy(logits, y[i : i + batch], reduction="none").cpu().numpy())
+    if not hits:
+        return {"val_accuracy": np.zeros(0), "val_loss": np.zeros(0)}
+    return {
+        "val_accuracy": np.concatenate(hits).astype(np.float64),
+        "val_loss": np.concatenate(losses).astype(np.float64),
+    }
 
 
 @torch.no_grad()

@@ -29,15 +29,28 @@ def make_schedule(opt: torch.optim.Optimizer, recipe: dict[str, Any], total_step
 
 
 def augment(x: torch.Tensor, kind: str, noise_std: float, gen: torch.Generator) -> torch.Tensor:
-    """``shift``: move each image by up to one pixel (zero fill); ``noise``: add Gaussian noise."""
+    """``shift``: move each image by up to one pixel; ``crop``: by up to 1/8 of its side (a random crop of the
+    padded image; both zero fill); ``flip``: mirror each image left-right with probability 1/2; ``noise``: add
+    Gaussian noise. Every draw comes from ``gen``, so a seed fixes the result."""
     if kind == "noise":
         return x + noise_std * torch.randn(x.shape, generator=gen, device=x.device)
-    if kind != "shift":
-        return x
+    if kind == "flip":
+        mirror = torch.rand(len(x), generator=gen, device=x.device) < 0.5  # (N,)
+        return torch.where(mirror[:, None, None, None], x.flip(-1), x)  # (N, C, H, W)
+    if kind == "shift":
+        return shift(x, 1, 1, gen)
+    if kind == "crop":
+        h, w = x.shape[2:]
+        return shift(x, max(1, h // 8), max(1, w // 8), gen)
+    return x
+
+
+def shift(x: torch.Tensor, pad_y: int, pad_x: int, gen: torch.Generator) -> torch.Tensor:
+    """Move each image by a random offset of up to ``pad_y`` rows and ``pad_x`` columns either way, zero fill."""
     n, _, h, w = x.shape  # (N, C, H, W)
-    padded = nn.functional.pad(x, (1, 1, 1, 1)).permute(0, 2, 3, 1)  # (N, H+2, W+2, C)
-    dy = torch.randint(0, 3, (n,), generator=gen, device=x.device)
-    dx = torch.randint(0, 3, (n,), generator=gen, device=x.device)
+    padded = nn.functional.pad(x, (pad_x, pad_x, pad_y, pad_y)).permute(0, 2, 3, 1)  # (N, H+2py, W+2px, C)
+    dy = torch.randint(0, 2 * pad_y + 1, (n,), generator=gen, device=x.device)
+    dx = torch.randint(0, 2 * pad_x + 1, (n,), generator=gen, device=x.device)
     rows = dy[:, None] + torch.arange(h, device=x.device)  # (N, H)
     cols = dx[:, None] + torch.arange(w, device=x.device)  # (N, W)
     batch = torch.arange(n, device=x.device)[:, None, None]

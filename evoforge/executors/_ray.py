@@ -28,6 +28,10 @@ class RayExecutor(Executor):
     each seeing only its GPU (``CUDA_VISIBLE_DEVICES``). ``resources`` asks for custom node resources as well
     (``{"trainer": 1}`` keeps jobs on nodes started with ``--resources '{"trainer": 8}'``).
 
+    ``runtime_env`` is Ray's, for each job (``make_executor`` passes the driver's own import folders as
+    ``PYTHONPATH``, so a user's module beside the goal file imports on workers of this machine; on other machines
+    install it or use ``working_dir``).
+
     ``address`` joins an existing cluster (``"auto"``, or ``"ray://HOST:10001"``); None starts a local instance,
     stopped by ``shutdown``. A job that raises comes back with its traceback; one whose worker or node died
     (``WorkerCrashedError``, ``NodeDiedError``, a lost object) comes back ``lost`` so the study runs it again; one past
@@ -42,10 +46,12 @@ class RayExecutor(Executor):
         cpus: float = 1.0,
         gpus: float = 0.0,
         resources: dict[str, float] | None = None,
+        runtime_env: dict[str, Any] | None = None,
     ) -> None:
         import ray
 
         self.capacity, self.cpus, self.gpus, self.resources = capacity, cpus, gpus, dict(resources or {})
+        self.runtime_env = dict(runtime_env or {})
         self._started_ray = not ray.is_initialized()
         if self._started_ray:
             ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
@@ -58,6 +64,8 @@ class RayExecutor(Executor):
         if len(self._flights) >= self.capacity:
             raise RuntimeError("executor is full")
         options: dict[str, Any] = {"num_cpus": self.cpus, "num_gpus": self.gpus, "max_retries": 0}
+        if self.runtime_env:
+            options["runtime_env"] = self.runtime_env
         if self.resources:
             options["resources"] = self.resources
         if job.memory_mb is not None:

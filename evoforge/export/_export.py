@@ -14,7 +14,7 @@ from evoforge.export._source import model_source
 from evoforge.goal import Goal, goal_from_json
 from evoforge.oversight import require_intact
 from evoforge.spaces import InputSpec
-from evoforge.storage import Store, StudyRecord
+from evoforge.storage import Store, StudyRecord, held_out_name
 from evoforge.study import lineage_view
 from evoforge.tasks import Task, make_task, task_class
 
@@ -51,11 +51,14 @@ def _input_spec(info: dict[str, Any], goal: Goal) -> InputSpec:
     return task.splits.input_spec()
 
 
-def _weights_test_accuracy(goal: Goal, design: Design, artifact: bytes | None) -> float | None:
+def _weights_held_out(goal: Goal, design: Design, artifact: bytes | None) -> dict[str, float]:
+    """What these weights measure on the held-out split, as ``test_<metric>``; empty when the task's data is not
+    here (the export needs only the store) or the task has no held-out split."""
     try:
-        return make_task(goal.task).test_accuracy(design, artifact)
+        held = make_task(goal.task).test(design, artifact)
     except (EvoforgeError, OSError, ValueError):
-        return None  # the data is not here (the export needs only the store); the card says "not measured"
+        return {}
+    return {held_out_name(m): v for m, v in held.metrics.items()}
 
 
 def _product_files(goal: Goal, design: Design, artifact: bytes | None) -> dict[str, bytes]:
@@ -79,9 +82,11 @@ def export_champion(store: Store, study: StudyRecord, out: str | Path) -> list[P
     champ = gens[-1]
     trial = next(t for t in store.trials(study.id, states=("complete",)) if t.number == champ.trial_number)
     artifact = store.artifact(study.id, champ.trial_number)
-    # The card describes these weights: their own test accuracy, measured now when the task's data is at hand, and
-    # the evidence that promoted the design (its mean over the evidence retrainings): a statement about the design.
-    weights_test = _weights_test_accuracy(goal, champ.design, artifact)
+    # The card describes these weights: what they measure on the held-out split, measured now when the task's data
+    # is at hand, and the evidence that promoted the design (its mean over the evidence retrainings): a statement
+    # about the design.
+    weights_held_out = _weights_held_out(goal, champ.design, artifact)
+    metric = goal.objective[0]
     case = next((c for c in store.promotions(study.id) if c.trial_number == champ.trial_number), None)
     card: dict[str, Any] = {
         "study": study.name,
@@ -89,19 +94,27 @@ def export_champion(store: Store, study: StudyRecord, out: str | Path) -> list[P
         "trial": champ.trial_number,
         "design": {"hash": champ.design.hash, "space": champ.design.space, "genes": champ.design.genes},
         "task": goal.task,
-        "metrics": {**trial.metrics, "test_accuracy": weights_test},
+        "metrics": trial.metrics,
+        "held_out": {
+            "measured_on": "the task's held-out split",
+            "these_weights": weights_held_out or None,
+            "design_mean": {metric: champ.held_out},  # over the promotion's evidence retrainings
+        },
         "promotion": champ.reason,
-        "evidence": {"design_test_accuracy_mean": champ.test_accuracy, **(case.evidence if case else {})},
+        "evidence": case.evidence.to_dict() if case and case.evidence else None,
         "lineage": lineage_view(store, study)["generations"],
         "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+    if trial.info.get("class_names"):  # the network's output i is the class named class_names[i]
+        card["class_names"] = trial.info["class_names"]
     files = _product_files(goal, champ.design, artifact)
     if files:
         card["files"] = [*files, "card.json"]
     elif artifact is not None:
         title = (
             f"evoforge champion of study {study.name!r}: generation {champ.number}, trial #{trial.number}, "
-            f"design {champ.design.hash}; test accuracy of these weights {_fraction(weights_test)}."
+            f"design {champ.design.hash}; held-out {metric} of these weights "
+            f"{_fraction(weights_held_out.get(held_out_name(metric)))}."
         )
         files["model.py"] = model_source(champ.design.genes, _input_spec(trial.info, goal), title).encode()
         files["weights.safetensors"] = artifact

@@ -112,22 +112,35 @@ class Search(_Section):
 
 class Schedule(_Section):
     """Multi-fidelity: whether trials may be stopped early, judged on ``metric`` at rungs of ``min_epochs * eta**k``
-    epochs (``asha``), or in several such brackets (``hyperband``); ``none`` trains every trial to the end."""
+    epochs (``asha``), or in several such brackets (``hyperband``); ``none`` trains every trial to the end. ``name``
+    may also be a scheduler of one's own (an import path ``"package.module:Class"`` or an installed entry point),
+    built from ``options``."""
 
-    name: Literal["none", "asha", "hyperband"] = "none"
-    metric: str = Field("val_accuracy", description="judged at each rung; a metric reported every epoch")
+    name: str = "none"
+    metric: str = Field(
+        "val_accuracy",
+        description="judged at each rung; a metric reported during training (default: val_accuracy when it is an "
+        "objective, else the first objective)",
+    )
     min_epochs: int = Field(1, ge=1)
     eta: int = Field(3, ge=2, description="keep the top 1/eta at each rung")
     brackets: int = Field(3, ge=1, description="hyperband only")
+    options: dict[str, Any] = Field({}, description="a scheduler of one's own: its constructor's keyword arguments")
 
     @model_validator(mode="after")
     def _fields_fit_the_name(self) -> Schedule:
         # Judged by value, not by which fields were written, so a stored goal (every field written) reads back.
-        changed = [k for k, f in type(self).model_fields.items() if k != "name" and getattr(self, k) != f.default]
+        changed = [
+            k
+            for k, f in type(self).model_fields.items()
+            if k not in ("name", "metric") and getattr(self, k) != f.default
+        ]
         if self.name == "none" and changed:
             raise ValueError(f"{changed[0]} is given, but name is none: name asha or hyperband")
         if self.name == "asha" and "brackets" in changed:
             raise ValueError("brackets is for hyperband; asha has one bracket")
+        if self.name in ("asha", "hyperband") and self.options:
+            raise ValueError(f"options are for a scheduler of one's own; {self.name} takes min_epochs, eta, brackets")
         return self
 
 
@@ -230,6 +243,20 @@ class Goal(_Section):
     scheduler: Schedule = Schedule()
     oversight: Oversight = Oversight()
     evaluation: Evaluation = Evaluation()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rung_metric(cls, data: Any) -> Any:
+        """A scheduler judges ``val_accuracy`` at its rungs unless told otherwise; a goal that does not optimize it
+        is judged on its first objective instead (a stored goal names its metric, so it reads back unchanged)."""
+        if not isinstance(data, dict):
+            return data
+        schedule, objectives = data.get("scheduler"), data.get("objectives")
+        if not (isinstance(schedule, dict) and isinstance(objectives, dict) and objectives):
+            return data
+        if "metric" not in schedule and schedule.get("name", "none") != "none" and "val_accuracy" not in objectives:
+            data = {**data, "scheduler": {**schedule, "metric": next(iter(objectives))}}
+        return data
 
     @field_validator("task")
     @classmethod

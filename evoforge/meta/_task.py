@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from pydantic import Field, field_validator
 
@@ -9,7 +9,7 @@ from evoforge.design import Design
 from evoforge.goal import Search
 from evoforge.meta._space import ProfileSpace, settings_of
 from evoforge.meta._suite import PROBLEMS, benchmark
-from evoforge.tasks._base import EvalSettings, Task, TaskOptions, TrialResult
+from evoforge.tasks._base import EvalSettings, HeldOut, Task, TaskOptions, TrialResult
 
 HELD_OUT = 1000  # the champion's "test": the same problems on inner seeds no trial used
 
@@ -41,8 +41,8 @@ class SearchBenchmarkTask(Task):
 
     name = "search_benchmark"
     Options = SearchBenchmarkOptions
-    metrics: ClassVar[frozenset[str]] = frozenset({"meta_score", "search_ms_per_query"})
-    curve_metrics: ClassVar[frozenset[str]] = frozenset()
+    metrics: frozenset[str] = frozenset({"meta_score", "search_ms_per_query"})
+    curve_metrics: frozenset[str] = frozenset()
 
     def __init__(self, options: SearchBenchmarkOptions) -> None:
         self.options = options
@@ -75,8 +75,9 @@ class SearchBenchmarkTask(Task):
         metrics = {"meta_score": result["score"], "search_ms_per_query": result["search_ms"]}
         return TrialResult(metrics, info={"per_problem": result["per_problem"], "inner_seeds": self.options.runs})
 
-    def test_accuracy(self, design: Design, artifact: bytes | None) -> float:
-        return float(self._run(design, self.options.seed_offset + HELD_OUT)["score"])
+    def test(self, design: Design, artifact: bytes | None) -> HeldOut:
+        """``meta_score`` on inner seeds the search never used."""
+        return HeldOut({"meta_score": float(self._run(design, self.options.seed_offset + HELD_OUT)["score"])})
 
 
 def search_of(genes: dict[str, Any]) -> Search:

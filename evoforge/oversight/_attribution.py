@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -14,9 +13,11 @@ from evoforge.design import Design
 from evoforge.oversight._changes import Change, apply, changes, revert
 from evoforge.oversight._evidence import mean_ci, paired_bootstrap
 from evoforge.spaces import Space
+from evoforge.storage import Attribution, ChangeEffect, Contribution
 
 Score = Callable[[Design, int], "float | None"]  # a design's held-out score on an evidence seed (None: no result)
-Outcomes = Callable[[Design, int], "np.ndarray | None"]  # its per-input test results on that seed, if the task has them
+# Its per-input held-out values on that seed (oriented: higher is better), where the task measures them.
+Outcomes = Callable[[Design, int], "np.ndarray | None"]
 
 
 @dataclass(frozen=True)
@@ -73,48 +74,43 @@ def _valid(space: Space, design: Design) -> Design | None:
 
 def attribute(
     plan: AttributionPlan, score: Score, seeds: Sequence[int], level: float, outcomes: Outcomes | None = None
-) -> dict[str, Any]:
+) -> Attribution:
     """Each change's contribution (mean with a ``1 - level`` interval) to the challenger's held-out score, a flag on
     changes with no measurable gain, and the simpler design without them (None when every change is flagged: the
-    changes then only help together, or not at all). With ``outcomes`` (per-input test results), leave-one-out
-    contributions are bootstrapped over seeds and test inputs, like the evidence."""
+    changes then only help together, or not at all). With ``outcomes`` (per-input held-out values), leave-one-out
+    contributions are bootstrapped over seeds and held-out inputs, like the evidence."""
     samples = _loo(plan, score, seeds) if plan.method == "leave-one-out" else _shapley(plan, score, seeds)
     rows = []
     for i, (change, values) in enumerate(zip(plan.changes, samples, strict=True)):
-        row: dict[str, Any] = {"change": change.text, "name": change.name}
         variant = plan.variants[i] if plan.method == "leave-one-out" else None
         stat = _bootstrapped(plan.challenger, variant, outcomes, seeds, level) if outcomes else None
         if stat is None and values:
-            stat = mean_ci(values, level)
+            found = mean_ci(values, level)
+            stat = Contribution(found["n"], found["mean"], tuple(found["ci"]) if found["ci"] else None)
         if stat is None:
-            rows.append({**row, "contribution": None, "effect": "not measurable alone", "flagged": False})
+            rows.append(ChangeEffect(change.text, change.name, None, "not measurable alone", False))
             continue
-        low, high = stat["ci"] or (stat["mean"], stat["mean"])
+        low, high = stat.ci or (stat.mean, stat.mean)
         effect = "helps" if low > 0 else ("hurts" if high < 0 else "no measurable effect")
-        rows.append({**row, "contribution": stat, "effect": effect, "flagged": effect != "helps"})
-    kept = [c for c, r in zip(plan.changes, rows, strict=True) if not r["flagged"]]
+        rows.append(ChangeEffect(change.text, change.name, stat, effect, effect != "helps"))
+    kept = [c for c, r in zip(plan.changes, rows, strict=True) if not r.flagged]
     simpler = apply(plan.champion, kept) if kept and len(kept) < len(plan.changes) else None
-    return {
-        "method": plan.method,
-        "seeds": list(seeds),
-        "level": level,
-        "changes": rows,
-        "simpler": simpler.genes if simpler is not None else None,
-        "simpler_drops": [r["name"] for r in rows if r["flagged"]] if simpler is not None else [],
-    }
+    drops = tuple(r.name for r in rows if r.flagged) if simpler is not None else ()
+    genes = simpler.genes if simpler is not None else None
+    return Attribution(plan.method, tuple(seeds), level, tuple(rows), genes, drops)
 
 
 def _bootstrapped(
     challenger: Design, variant: Design | None, outcomes: Outcomes, seeds: Sequence[int], level: float
-) -> dict[str, Any] | None:
+) -> Contribution | None:
     if variant is None:
         return None
     mine = [outcomes(challenger, s) for s in seeds]
     theirs = [outcomes(variant, s) for s in seeds]
-    if any(o is None for o in mine + theirs):
+    if any(o is None for o in mine + theirs) or len({len(o) for o in mine + theirs if o is not None}) != 1:
         return None
     test = paired_bootstrap([o for o in mine if o is not None], [o for o in theirs if o is not None], level)
-    return {"n": test["n"], "mean": test["mean_diff"], "ci": test["ci"], "test": test["test"]}
+    return Contribution(test["n"], test["mean_diff"], tuple(test["ci"]), test["test"])
 
 
 def _loo(plan: AttributionPlan, score: Score, seeds: Sequence[int]) -> list[list[float]]:

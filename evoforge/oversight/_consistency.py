@@ -62,7 +62,7 @@ def _generations(c: Connection, study_id: int, events: Events) -> str | None:
         if kind == "promoted":
             promoted[p["generation"]] = {**p, "trial": n}
         elif kind == "tested" and p.get("generation") in promoted:  # stores before evidence measured it later
-            promoted[p["generation"]]["test_accuracy"] = p["test_accuracy"]
+            promoted[p["generation"]]["held_out"] = p["test_accuracy"]
     rows = c.execute(
         select(t.generations, t.trials.c.number.label("trial"))
         .join(t.trials, t.trials.c.id == t.generations.c.trial_id)
@@ -72,7 +72,8 @@ def _generations(c: Connection, study_id: int, events: Events) -> str | None:
         return "a generation is in the generations table or in the audit log, not in both"
     for r in rows:
         p = promoted[r.number]
-        same = (p["trial"], p["test_accuracy"], p["reason"]) == (r.trial, r.test_accuracy, r.reason)
+        held_out = p.get("held_out", p.get("test_accuracy"))  # its name in stores from before any held-out metric
+        same = (p["trial"], held_out, p["reason"]) == (r.trial, r.held_out, r.reason)
         if not same or p.get("score", r.score) != r.score:
             return (
                 f"generation {r.number}: the table differs from its 'promoted' event (the generations table was edited)"

@@ -46,10 +46,11 @@ def mean_ci(values: Sequence[float], level: float) -> dict[str, Any]:
 def paired_bootstrap(
     challenger: Sequence[np.ndarray], champion: Sequence[np.ndarray], level: float, resamples: int = 2000
 ) -> dict[str, Any]:
-    """Mean accuracy difference (challenger - champion) over paired runs scored on the same test inputs, with a
-    percentile interval from a two-level bootstrap: seeds resampled, and test inputs resampled (the same inputs for
-    every seed and both designs, as the test set is shared). Both sources of doubt count: a gain of two test inputs
-    out of a few hundred is not significant however steadily the seeds repeat it. Deterministic."""
+    """Mean difference (challenger - champion) of per-input values (1/0 for accuracy, a loss per input, ...; oriented
+    so that higher is better) over paired runs scored on the same held-out inputs, with a percentile interval from a
+    two-level bootstrap: seeds resampled, and inputs resampled (the same inputs for every seed and both designs, as
+    the held-out split is shared). Both sources of doubt count: a gain of two test inputs out of a few hundred is not
+    significant however steadily the seeds repeat it. Deterministic."""
     if len(challenger) != len(champion) or not challenger:
         raise ValueError("paired_bootstrap: expected two equally long, non-empty lists of outcome arrays")
     diffs = np.stack([a.astype(np.float64) - b.astype(np.float64) for a, b in zip(challenger, champion, strict=True)])
@@ -75,12 +76,24 @@ def paired_bootstrap(
     }
 
 
-def pack_outcomes(outcomes: Sequence[bool]) -> dict[str, Any]:
-    """Per-input test outcomes as a compact JSON value: the count and the bits, base64."""
-    bits = np.packbits(np.asarray(outcomes, dtype=bool))
-    return {"n": len(outcomes), "bits": base64.b64encode(bits.tobytes()).decode()}
+def pack_samples(values: Sequence[float]) -> dict[str, Any]:
+    """Per-input values as a compact JSON value: the count and, base64, the bits when every value is 0 or 1 (an
+    accuracy), else little-endian float32 values (a loss)."""
+    array = np.asarray(values, dtype=np.float64)
+    if np.isin(array, (0.0, 1.0)).all():
+        bits = np.packbits(array.astype(bool))
+        return {"n": len(array), "bits": base64.b64encode(bits.tobytes()).decode()}
+    return {"n": len(array), "f32": base64.b64encode(array.astype("<f4").tobytes()).decode()}
 
 
-def unpack_outcomes(packed: dict[str, Any]) -> np.ndarray:
-    bits = np.frombuffer(base64.b64decode(packed["bits"]), dtype=np.uint8)
-    return np.unpackbits(bits)[: int(packed["n"])].astype(bool)
+def unpack_samples(packed: dict[str, Any]) -> np.ndarray:
+    """The per-input values ``pack_samples`` packed, as float64; ``ValueError`` when they do not read back."""
+    n = int(packed["n"])
+    if "bits" in packed:
+        bits = np.frombuffer(base64.b64decode(packed["bits"]), dtype=np.uint8)
+        values = np.unpackbits(bits)[:n].astype(np.float64)
+    else:
+        values = np.frombuffer(base64.b64decode(packed["f32"]), dtype="<f4").astype(np.float64)
+    if len(values) != n:
+        raise ValueError(f"packed samples hold {len(values)} values, not {n}")
+    return values

@@ -5,10 +5,11 @@ from evoforge.proposers._credit import Credit
 from evoforge.proposers._evolution import EvolutionProposer
 from evoforge.proposers._guided import GuidedProposer
 from evoforge.proposers._random import RandomProposer
-from evoforge.proposers._registry import PROPOSERS, make_proposer, proposer_class
+from evoforge.proposers._registry import PROPOSER_PARTS, PROPOSERS, make_proposer, proposer_class
 
 __all__ = [
     "PROPOSERS",
+    "PROPOSER_PARTS",
     "Credit",
     "EvolutionProposer",
     "GuidedProposer",

@@ -97,6 +97,7 @@ class GuidedProposer(Proposer):
         self._hyper: dict[int, tuple[float, float]] = {}
         self._model: tuple[int, GaussianProcess] | None = None
         self._features: dict[Design, list[float]] = {}
+        self._version = space.version
 
     @classmethod
     def from_search(cls, search: Search, space: Space, start_from: Design | None = None) -> GuidedProposer:
@@ -299,7 +300,17 @@ class GuidedProposer(Proposer):
         return proposal
 
     # -- the predictor ----------------------------------------------------------------------------------------------
+    def _sync(self) -> None:
+        """A space that learned a parameter since (``Space.version``) encodes designs at another length: every
+        encoding and fit made before is dropped."""
+        if self._version != self.space.version:
+            self._version = self.space.version
+            self._features.clear()
+            self._hyper.clear()
+            self._model = None
+
     def _feature(self, design: Design) -> list[float]:
+        self._sync()
         f = self._features.get(design)
         if f is None:
             f = self._features[design] = self.space.features(design)
@@ -310,6 +321,7 @@ class GuidedProposer(Proposer):
         n = len(self.order)
         if n < 2:
             return None
+        self._sync()
         if self._model is not None and self._model[0] == n:
             return self._model[1]
         x = [self._feature(self.designs[k]) for k in self.order]

@@ -7,6 +7,7 @@ from typing import Any
 
 from evoforge.report._document import Block, Bullets, Heading, Table, Text
 from evoforge.report._facts import Facts, interval, num, when
+from evoforge.storage import Attribution, Evidence
 
 MEANING = {
     "gathering": "evidence is still being gathered (retrainings on the evidence seeds)",
@@ -46,7 +47,7 @@ def _case(facts: Facts, c: dict[str, Any]) -> list[Block]:
 
 
 def _meaning(c: dict[str, Any]) -> str:
-    why = (c["evidence"] or {}).get("why")
+    why = c["evidence"].why if c["evidence"] is not None else None
     if c["state"] == "declined" and why:
         return f"no evidence could be gathered ({why})"
     if c["state"] == "declined" and c["champion"] is None:
@@ -58,50 +59,55 @@ def _no_route(state: str) -> str:
     return "none (declined on the evidence, so nobody had to decide)" if state == "declined" else "not decided yet"
 
 
-def _evidence(facts: Facts, e: dict[str, Any]) -> list[Block]:
-    if not e:
+def _evidence(facts: Facts, e: Evidence | None) -> list[Block]:
+    if e is None:
         return [Text("Evidence: not gathered yet.")]
-    level = e.get("level", facts.goal.oversight.level)
+    level = e.level if e.level is not None else facts.goal.oversight.level
     ci = f"{100 * (1 - level):.0f}% confidence interval"
-    seeds = str(len(e.get("seeds", [])))
-    if e.get("founding"):
-        rows = [("held-out score, mean", num(e.get("mean"))), (ci, interval(e.get("ci"))), ("seeds", seeds)]
-    elif "mean_diff" not in e:
-        rows = [("result", f"inconclusive: {e.get('why', 'no paired results')}"), ("seeds", seeds)]
+    seeds = str(len(e.seeds))
+    metric = e.metric or "score"
+    if e.founding:
+        rows = [(f"{metric}, mean", num(e.mean)), (ci, interval(e.ci)), ("seeds", seeds)]
+    elif not e.compared:
+        rows = [("result", f"inconclusive: {e.why or 'no paired results'}"), ("seeds", seeds)]
     else:
+        gain = "decrease" if e.direction == "min" else "difference (challenger - champion)"
         rows = [
-            ("held-out score difference (challenger - champion), mean", num(e["mean_diff"], signed=True)),
-            (ci, interval(e.get("ci"), signed=True)),
-            ("paired seeds", str(e.get("n", seeds))),
-            *([("paired test inputs", str(e["test_inputs"]))] if "test_inputs" in e else []),
-            ("test", str(e.get("test", "paired t"))),
-            ("p-value", f"{e['p_value']:.3g}" if e.get("p_value") is not None else "-"),
-            ("significant", "yes" if e.get("significant") else "no"),
+            (f"held-out {metric} {gain}, mean", num(e.mean_diff, signed=True)),
+            (ci, interval(e.ci, signed=True)),
+            ("paired seeds", str(e.n if e.n is not None else seeds)),
+            *([("paired held-out inputs", str(e.test_inputs))] if e.test_inputs else []),
+            ("test", e.test or "paired t"),
+            ("p-value", f"{e.p_value:.3g}" if e.p_value is not None else "-"),
+            ("significant", "yes" if e.significant else "no"),
         ]
-    if e.get("founding"):
-        rows.append(("test accuracy", num(e.get("challenger_test"))))
+    if e.founding or e.champion_held_out is None:
+        rows.append((f"held-out {metric}", num(e.challenger_held_out)))
     else:
-        tests = f"{num(e.get('champion_test'))} -> {num(e.get('challenger_test'))}"
-        rows.append(("test accuracy: champion -> challenger", tests))
-    return [Text(f"Evidence, measured on the {e.get('held_out', 'test split')}:"), Table(("", ""), tuple(rows))]
+        rows.append(
+            (
+                f"held-out {metric}: champion -> challenger",
+                f"{num(e.champion_held_out)} -> {num(e.challenger_held_out)}",
+            )
+        )
+    return [Text(f"Evidence, measured on the {e.held_out}:"), Table(("", ""), tuple(rows))]
 
 
-def _attribution(a: dict[str, Any]) -> list[Block]:
-    if not a:
+def _attribution(a: Attribution | None) -> list[Block]:
+    if a is None:
         return []
-    level = a.get("level", 0.05)
     rows = []
-    for r in a["changes"]:
-        c = r["contribution"]
-        mean, ci = (num(c["mean"], signed=True), interval(c["ci"], signed=True)) if c else ("-", "-")
-        rows.append((r["change"], mean, ci, r["effect"], "yes" if r["flagged"] else ""))
-    headers = ("change", "contribution, mean", f"{100 * (1 - level):.0f}% interval", "effect", "flagged")
+    for r in a.changes:
+        c = r.contribution
+        mean, ci = (num(c.mean, signed=True), interval(c.ci, signed=True)) if c else ("-", "-")
+        rows.append((r.change, mean, ci, r.effect, "yes" if r.flagged else ""))
+    headers = ("change", "contribution, mean", f"{100 * (1 - a.level):.0f}% interval", "effect", "flagged")
     blocks: list[Block] = [
-        Text(f"Attribution ({a['method']}, {len(a['seeds'])} seeds): what each change added to the held-out score."),
+        Text(f"Attribution ({a.method}, {len(a.seeds)} seeds): what each change added to the held-out score."),
         Table(headers, tuple(rows)),
     ]
-    if a.get("simpler") is not None:
-        drops = ", ".join(a["simpler_drops"])
+    if a.simpler is not None:
+        drops = ", ".join(a.simpler_drops)
         blocks.append(Text(f"A simpler variant was proposed: the challenger without {drops}."))
     return blocks
 

@@ -82,9 +82,9 @@ def plots(facts: Facts, figures: list[Figure]) -> list[Block]:
 
 def generations(facts: Facts) -> list[Block]:
     name = facts.goal.objective[0]
-    headers = ("gen", "trial", "design", f"score ({name})", "test accuracy", "reason")
+    headers = ("gen", "trial", "design", f"{name}, its run", f"{name}, held out", "reason")
     rows = tuple(
-        (str(g["generation"]), f"#{g['trial']}", g["design"], num(g["score"]), num(g["test_accuracy"]), g["reason"])
+        (str(g["generation"]), f"#{g['trial']}", g["design"], num(g["score"]), num(g["held_out"]), g["reason"])
         for g in facts.lineage["generations"]
     )
     blocks: list[Block] = [Heading(2, "Generations")]
@@ -92,8 +92,9 @@ def generations(facts: Facts) -> list[Block]:
         return [*blocks, Text("No generation yet: no design has been promoted.")]
     blocks += [
         Text(
-            "Each generation is a design promoted on evidence. Score: the promoted trial's own single run; test "
-            "accuracy: the mean of its evidence retrainings on the held-out test split."
+            f"Each generation is a design promoted on evidence. {name}, its run: the promoted trial's own single "
+            f"run; held out: the mean of its evidence retrainings on the held-out split (each case below says what "
+            f"was measured there)."
         ),
         Table(headers, rows),
         Heading(3, "What changed at each step"),
@@ -128,7 +129,7 @@ def how_to_read(facts: Facts) -> list[Block]:
     items = (
         "A trial trains and measures one design once. Its single result can be luck: a seed that happened to suit it.",
         f"A design becomes a new generation (the champion) only on evidence: it and the champion are retrained on "
-        f"{facts.goal.oversight.seeds} shared seeds, measured on the held-out test split, and the gain must be "
+        f"{facts.goal.oversight.seeds} shared seeds, measured on the held-out split, and the gain must be "
         f"significant (its {100 * (1 - level):.0f}% confidence interval lies above zero). That is why the best single "
         f"run can be higher than the champion.",
         "Attribution undoes each change of a challenger (or samples orders of making them) to show what each "

@@ -2,6 +2,15 @@
 
 from evoforge.schedulers._asha import ASHAScheduler, HyperbandScheduler
 from evoforge.schedulers._base import FullScheduler, Scheduler, milestones
-from evoforge.schedulers._registry import make_scheduler
+from evoforge.schedulers._registry import SCHEDULER_PARTS, SCHEDULERS, make_scheduler
 
-__all__ = ["ASHAScheduler", "FullScheduler", "HyperbandScheduler", "Scheduler", "make_scheduler", "milestones"]
+__all__ = [
+    "SCHEDULERS",
+    "SCHEDULER_PARTS",
+    "ASHAScheduler",
+    "FullScheduler",
+    "HyperbandScheduler",
+    "Scheduler",
+    "make_scheduler",
+    "milestones",
+]

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from evoforge.schedulers._base import Scheduler, milestones
+
+if TYPE_CHECKING:
+    from evoforge.goal import Schedule
 
 
 class ASHAScheduler(Scheduler):
@@ -21,6 +25,10 @@ class ASHAScheduler(Scheduler):
         self.min_epochs, self.eta = min_epochs, eta
         self.recorded: dict[int, dict[int, float]] = {}  # rung epoch -> trial number -> value
 
+    @classmethod
+    def from_schedule(cls, schedule: Schedule) -> ASHAScheduler:
+        return cls(schedule.min_epochs, schedule.eta)
+
     def rungs(self, final: int) -> list[int]:
         out, r = [], self.min_epochs
         while r < final:
@@ -30,6 +38,12 @@ class ASHAScheduler(Scheduler):
 
     def stops(self, number: int, fidelities: Sequence[int]) -> list[int]:
         return milestones(self.rungs(fidelities[-1]), fidelities) if fidelities else []
+
+    def rung_after(self, number: int, step: int) -> int | None:
+        rung = self.min_epochs
+        while rung <= step:
+            rung *= self.eta
+        return rung
 
     def cutoff(self, epoch: int) -> float | None:
         values = list(self.recorded.get(epoch, {}).values())
@@ -51,6 +65,10 @@ class HyperbandScheduler(Scheduler):
     def __init__(self, min_epochs: int = 1, eta: int = 3, brackets: int = 3) -> None:
         self.brackets = [ASHAScheduler(min_epochs * eta**b, eta) for b in range(brackets)]
 
+    @classmethod
+    def from_schedule(cls, schedule: Schedule) -> HyperbandScheduler:
+        return cls(schedule.min_epochs, schedule.eta, schedule.brackets)
+
     def bracket(self, number: int) -> ASHAScheduler:
         return self.brackets[number % len(self.brackets)]
 
@@ -59,3 +77,6 @@ class HyperbandScheduler(Scheduler):
 
     def report(self, number: int, epoch: int, value: float) -> bool:
         return self.bracket(number).report(number, epoch, value)
+
+    def rung_after(self, number: int, step: int) -> int | None:
+        return self.bracket(number).rung_after(number, step)

@@ -2,6 +2,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from evoforge.goal import Schedule
 
 
 def milestones(rungs: Sequence[int], fidelities: Sequence[int]) -> list[int]:
@@ -24,6 +28,11 @@ class Scheduler(ABC):
 
     name: str
 
+    @classmethod
+    def from_schedule(cls, schedule: Schedule) -> Scheduler:
+        """Build from the goal's ``scheduler`` section; by default from its ``options`` (what a plug-in takes)."""
+        return cls(**schedule.options)
+
     @abstractmethod
     def stops(self, number: int, fidelities: Sequence[int]) -> list[int]:
         """Epochs at which trial ``number`` pauses to report, ending with its full training."""
@@ -31,6 +40,11 @@ class Scheduler(ABC):
     @abstractmethod
     def report(self, number: int, epoch: int, value: float) -> bool:
         """Record trial ``number``'s value at milestone ``epoch``; True to continue, False to stop it."""
+
+    def rung_after(self, number: int, step: int) -> int | None:
+        """For a trial that reports from inside its run (no fidelities known up front): the first step after
+        ``step`` at which trial ``number`` is judged; None when it is never judged again. By default never."""
+        return None
 
 
 class FullScheduler(Scheduler):

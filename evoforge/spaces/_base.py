@@ -32,6 +32,18 @@ class Space(ABC):
 
     name: str
     operators: Mapping[str, OperatorFn]
+    version: int = 0  # a space that learns (``observe``) changes it whenever its encodings change
+
+    @property
+    def waiting(self) -> bool:
+        """True while the space cannot propose anything new before a running trial's result teaches it (a space
+        learned from what an objective asks for, before its first trial comes back); then no trial is proposed
+        while one runs."""
+        return False
+
+    def observe(self, design: Design, info: Mapping[str, Any]) -> None:  # noqa: B027 - fixed spaces learn nothing
+        """Learn from a finished trial (its design and what it recorded), in the order trials finish; a resumed
+        study replays the same calls. Fixed spaces ignore it."""
 
     @abstractmethod
     def sample(self, rng: random.Random) -> Design:

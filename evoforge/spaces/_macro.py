@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from evoforge.design import Design
 from evoforge.spaces._base import Space
 from evoforge.spaces._input import InputSpec
-from evoforge.spaces._macro_ops import OPERATORS, TYPICAL_LR
+from evoforge.spaces._macro_ops import FLAT_AUGMENTS, OPERATORS, TYPICAL_LR
 
 BlockType = Literal["conv", "dsconv", "residual", "pool"]
 
@@ -81,7 +81,9 @@ class MacroOptions(BaseModel):
     norms: list[Literal["none", "batch", "group"]] = ["none", "batch", "group"]
     optimizers: list[Literal["sgd", "adamw"]] = ["sgd", "adamw"]
     schedules: list[Literal["constant", "cosine", "onecycle"]] = ["constant", "cosine", "onecycle"]
-    augments: list[Literal["none", "shift", "noise"]] = ["none", "shift", "noise"]
+    # ``flip`` and ``crop`` suit photos, and the images task offers them; this default stays what stored studies
+    # sampled from.
+    augments: list[Literal["none", "shift", "noise", "flip", "crop"]] = ["none", "shift", "noise"]
     batch_sizes: list[int] = [16, 32, 64, 128, 256]
     lr: tuple[float, float] = (1e-4, 1.0)
     epochs: tuple[int, int] = (2, 40)
@@ -252,8 +254,7 @@ class MacroSpace(Space):
             "batch_size": r["batch_size"] in o.batch_sizes,
             "epochs": isinstance(r["epochs"], int) and o.epochs[0] <= r["epochs"] <= o.epochs[1],
             "label_smoothing": 0.0 <= r["label_smoothing"] <= o.max_label_smoothing,
-            "augment": r["augment"] in o.augments
-            and (r["augment"] == "none" or self.inp.is_image or r["augment"] == "noise"),
+            "augment": r["augment"] in o.augments and (self.inp.is_image or r["augment"] in FLAT_AUGMENTS),
             "data_fraction": r.get("data_fraction", 1.0) in o.data_fractions,
         }
         _raise_first_failed("recipe", checks)

@@ -206,8 +206,12 @@ def change_label_smoothing(g: Genes, rng: random.Random, space: Any) -> Any:
     return _swap_choice(g, rng, "recipe", "label_smoothing", choices, "soften or sharpen the targets")
 
 
+# The augmentations that make sense for a flat feature vector; the others move or mirror pixels.
+FLAT_AUGMENTS = ("none", "noise")
+
+
 def swap_augment(g: Genes, rng: random.Random, space: Any) -> Any:
-    choices = [a for a in space.options.augments if space.inp.is_image or a != "shift"]
+    choices = [a for a in space.options.augments if space.inp.is_image or a in FLAT_AUGMENTS]
     return _swap_choice(g, rng, "recipe", "augment", choices, "change the data augmentation")
 
 

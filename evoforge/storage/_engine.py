@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ def open_engine(url: str, create: bool = True) -> Engine:
             raise StorageError(f"--storage: folder does not exist: {parent}")
         if not create and not Path(parsed.database).expanduser().is_file():
             raise StorageError(f"--storage: no store at {parsed.database} (run a study first)")
+        _private_file(Path(parsed.database).expanduser())
     try:
         engine = create_engine(url)
         if engine.dialect.name == "sqlite":
@@ -47,6 +49,17 @@ def open_engine(url: str, create: bool = True) -> Engine:
     except (SQLAlchemyError, ImportError) as exc:
         raise StorageError(f"--storage: cannot open {url}: {str(exc).splitlines()[0]}") from None
     return engine
+
+
+def _private_file(path: Path) -> None:
+    """Create a new SQLite store readable and writable by its owner only: it holds every prompt, reply, design and
+    score of its studies. (SQLite gives its journal files the same mode.) An existing file keeps its mode."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise StorageError(f"--storage: cannot create {path}: {exc.strerror}") from None
 
 
 WRITE_LOCK = 0x65766F66  # 'evof': the advisory lock every PostgreSQL write transaction holds

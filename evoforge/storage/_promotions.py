@@ -15,7 +15,14 @@ from sqlalchemy.exc import IntegrityError
 from evoforge._errors import StorageError
 from evoforge.design import Design
 from evoforge.storage import _schema as t
-from evoforge.storage._records import NewGeneration, PromotionRecord, Replicate
+from evoforge.storage._records import (
+    Attribution,
+    Evidence,
+    NewGeneration,
+    PromotionRecord,
+    PromotionState,
+    Replicate,
+)
 from evoforge.storage._sql import append_event, insert_design, insert_generation, trial_id
 
 DECISIONS = ("approved", "rejected")
@@ -48,36 +55,39 @@ class PromotionRows:
                 append_event(c, study_id, "challenge", trial_number, payload)
         except IntegrityError:
             raise StorageError(f"trial {trial_number} already has a promotion case") from None
-        return PromotionRecord(number, trial_number, champion_generation, "gathering", created_at=now)
+        return PromotionRecord(number, trial_number, champion_generation, PromotionState.GATHERING, created_at=now)
 
     def update_promotion(
         self,
         study_id: int,
         number: int,
-        state: str,
+        state: PromotionState | str,
         *,
-        evidence: dict[str, Any] | None = None,
-        attribution: dict[str, Any] | None = None,
+        evidence: Evidence | None = None,
+        attribution: Attribution | None = None,
         route: str | None = None,
         generation: NewGeneration | None = None,
     ) -> None:
         """Record what the gate found (evidence, attribution, the route) and the new state, with the generation it
         founds when the case is promoted automatically, in one transaction."""
-        values: dict[str, Any] = {"state": state}
-        if evidence is not None:
-            values["evidence_json"] = json.dumps(evidence)
-        if attribution is not None:
-            values["attribution_json"] = json.dumps(attribution)
+        state = PromotionState(state)
+        found = evidence.to_dict() if evidence is not None else None
+        credit = attribution.to_dict() if attribution is not None else None
+        values: dict[str, Any] = {"state": state.value}
+        if found is not None:
+            values["evidence_json"] = json.dumps(found)
+        if credit is not None:
+            values["attribution_json"] = json.dumps(credit)
         if route is not None:
             values["route"] = route
-        if state == "promoted":
+        if state == PromotionState.PROMOTED:
             values["decided_by"], values["decided_at"] = "auto", time.time()
         with self._one_champion(generation), self.writer.begin() as c:
             row = self._open_case(c, study_id, number, ("gathering",))
             c.execute(update(t.promotions).where(t.promotions.c.id == row.id).values(**values))
             number_of_trial = self._trial_number(c, row.trial_id)
-            payload = {"promotion": number, "state": state, "route": route, "evidence": evidence}
-            append_event(c, study_id, "promotion", number_of_trial, {**payload, "attribution": attribution})
+            payload = {"promotion": number, "state": state.value, "route": route, "evidence": found}
+            append_event(c, study_id, "promotion", number_of_trial, {**payload, "attribution": credit})
             if generation is not None:
                 insert_generation(c, study_id, row.trial_id, number_of_trial, generation)
 
@@ -125,10 +135,10 @@ class PromotionRows:
                 r.number,
                 r.trial_number,
                 r.champion_generation,
-                r.state,
+                PromotionState(r.state),
                 r.route,
-                json.loads(r.evidence_json) if r.evidence_json else {},
-                json.loads(r.attribution_json) if r.attribution_json else {},
+                Evidence.from_dict(json.loads(r.evidence_json)) if r.evidence_json else None,
+                Attribution.from_dict(json.loads(r.attribution_json)) if r.attribution_json else None,
                 r.decided_by,
                 r.decided_at,
                 r.comment,

@@ -60,8 +60,9 @@ trials = Table(
 )
 
 # A worker's result, written by the worker itself before it hands the result back: a coordinator that dies before
-# recording it finds it here on resume instead of training the trial again. ``data`` (the pickled result) is cleared
-# once the trial's outcome is recorded; the row stays as the receipt that this attempt ran to completion.
+# recording it finds it here on resume instead of training the trial again. ``data`` (the result as JSON and raw
+# bytes, ``evoforge._codec``: never pickled) is cleared once the trial's outcome is recorded; the row stays as the
+# receipt that this attempt ran to completion.
 results = Table(
     "results",
     metadata,
@@ -87,7 +88,7 @@ generations = Table(
     Column("number", Integer, nullable=False),
     Column("trial_id", ForeignKey("trials.id"), nullable=False),
     Column("score", Float, nullable=False),
-    Column("test_accuracy", Float, nullable=True),
+    Column("held_out", Float, nullable=True),  # the judged metric on the held-out split, mean of the evidence
     Column("reason", Text, nullable=False),
     Column("created_at", Float, nullable=False),
     UniqueConstraint("study_id", "number"),

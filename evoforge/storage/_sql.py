@@ -67,7 +67,7 @@ def insert_generation(c: Connection, study_id: int, tid: int, number: int, gener
             number=generation.number,
             trial_id=tid,
             score=generation.score,
-            test_accuracy=generation.test_accuracy,
+            held_out=generation.held_out,
             reason=generation.reason,
             created_at=time.time(),
         )
@@ -75,7 +75,7 @@ def insert_generation(c: Connection, study_id: int, tid: int, number: int, gener
     payload = {
         "generation": generation.number,
         "score": generation.score,
-        "test_accuracy": generation.test_accuracy,
+        "held_out": generation.held_out,
         "reason": generation.reason,
     }
     append_event(c, study_id, "promoted", number, payload)

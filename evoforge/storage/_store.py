@@ -1,16 +1,16 @@
 from __future__ import annotations
 
 import json
-import pickle
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from evoforge import _codec
 from evoforge._errors import StorageError
 from evoforge.design import Design
 from evoforge.storage import _schema as t
@@ -22,6 +22,7 @@ from evoforge.storage._records import (
     GenerationRecord,
     StudyRecord,
     TrialRecord,
+    TrialState,
 )
 from evoforge.storage._retry import retry_window, retrying
 from evoforge.storage._sql import append_event, insert_design, trial_id
@@ -82,13 +83,14 @@ class Store(PromotionRows):
         rationale: str,
         parents: Sequence[int],
         seed: int,
-        state: str = "waiting",
+        state: TrialState | str = TrialState.WAITING,
         error: str | None = None,
         metrics: dict[str, float] | None = None,
         info: dict[str, Any] | None = None,
     ) -> TrialRecord:
         """Record a proposal (with its design and lineage edges to the parent trial numbers); ``info`` is what the
         proposer noted about it (its prediction, its route), kept in the ``proposed`` event."""
+        state = TrialState(state)
         now = time.time()
         with self._writing(f"trial {number} already exists in this study; is another coordinator running it?") as c:
             insert_design(c, design)
@@ -97,7 +99,7 @@ class Store(PromotionRows):
                     study_id=study_id,
                     number=number,
                     design_hash=design.hash,
-                    state=state,
+                    state=state.value,
                     proposer=proposer,
                     operator=operator,
                     rationale=rationale,
@@ -133,12 +135,12 @@ class Store(PromotionRows):
                     **({"info": info} if info else {}),
                 },
             )
-            if state in FINISHED_STATES:
-                append_event(c, study_id, state, number, {"error": error})
+            if state.finished:
+                append_event(c, study_id, state.value, number, {"error": error})
         return TrialRecord(
             tid,
             number,
-            state,
+            TrialState(state),
             design,
             proposer,
             operator,
@@ -165,7 +167,7 @@ class Store(PromotionRows):
         self,
         study_id: int,
         number: int,
-        state: str,
+        state: TrialState | str,
         *,
         metrics: dict[str, float] | None = None,
         info: dict[str, Any] | None = None,
@@ -182,6 +184,7 @@ class Store(PromotionRows):
         ``started_at`` / ``finished_at`` (epoch seconds) are when the work itself ran, as the worker saw it; without
         them the trial keeps the time it was handed out and finishes now.
         """
+        state = TrialState(state)
         now = time.time()
         times = {"finished_at": finished_at or now}
         if started_at is not None:
@@ -192,7 +195,7 @@ class Store(PromotionRows):
                 update(t.trials)
                 .where(t.trials.c.id == tid, t.trials.c.state == "running")
                 .values(
-                    state=state,
+                    state=state.value,
                     **times,
                     error=error,
                     metrics_json=json.dumps(metrics) if metrics is not None else None,
@@ -201,7 +204,7 @@ class Store(PromotionRows):
             )
             if done.rowcount != 1:  # two coordinators, or a trial finished twice: refuse, record nothing
                 raise StorageError(f"trial {number} is not running; its outcome was not recorded")
-            append_event(c, study_id, state, number, {"metrics": metrics, "error": error, **(note or {})})
+            append_event(c, study_id, state.value, number, {"metrics": metrics, "error": error, **(note or {})})
             if artifact is not None:
                 c.execute(insert(t.artifacts).values(trial_id=tid, data=artifact))
             c.execute(delete(t.checkpoints).where(t.checkpoints.c.trial_id == tid))
@@ -219,6 +222,35 @@ class Store(PromotionRows):
             _consume_results(c, tid)
             if checkpoint is not None:
                 c.execute(insert(t.checkpoints).values(trial_id=tid, epoch=checkpoint[0], data=checkpoint[1]))
+
+    def judge_report(
+        self,
+        study_id: int,
+        number: int,
+        epoch: int,
+        payload: dict[str, Any],
+        decide: Callable[[list[tuple[int, int, float]], int, float], bool],
+    ) -> bool:
+        """Record trial ``number``'s report at milestone ``epoch`` (``payload``, with its oriented ``value``) and
+        the decision ``decide(earlier, epoch, value)`` makes from the study's earlier reports ((trial, epoch, value),
+        read in the same write transaction, so two trials reaching a rung together are judged one after the other).
+        A trial already judged at ``epoch`` (re-run after a crash) gets the decision recorded then; nothing is added.
+        Returns whether the trial goes on."""
+        query = (
+            select(t.events.c.trial_number, t.events.c.payload_json)
+            .where(t.events.c.study_id == study_id, t.events.c.kind == "report")
+            .order_by(t.events.c.id)
+        )
+        with self.writer.begin() as c:
+            earlier = []
+            for n, text in c.execute(query).all():
+                report = json.loads(text)
+                if n == number and report["epoch"] == epoch:
+                    return bool(report["continue"])
+                earlier.append((int(n), int(report["epoch"]), float(report["value"])))
+            go_on = bool(decide(earlier, epoch, float(payload["value"])))
+            append_event(c, study_id, "report", number, {**payload, "epoch": epoch, "continue": go_on})
+        return go_on
 
     def checkpoints(self, study_id: int) -> dict[int, tuple[int, bytes]]:
         """Trial number -> (epoch, checkpoint) of every trial paused at a milestone and not finished yet."""
@@ -245,8 +277,9 @@ class Store(PromotionRows):
     # -- results spooled by workers --------------------------------------------------------------------------------
     def spool_result(self, study_id: int, number: int, attempt: int, piece: int, result: Any) -> None:
         """Keep a worker's result for attempt ``attempt`` of trial ``number`` (work that started from epoch ``piece``)
-        before the worker hands it back, so the result outlives a coordinator that dies before recording it."""
-        data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+        before the worker hands it back, so the result outlives a coordinator that dies before recording it.
+        ``result`` is JSON values and bytes (``evoforge._codec``); nothing in the store is pickled."""
+        data = _codec.pack(result)
         with self._writing(f"trial {number}, attempt {attempt}, from epoch {piece} already has a result") as c:
             tid = trial_id(c, study_id, number)
             c.execute(
@@ -269,7 +302,12 @@ class Store(PromotionRows):
         if number is not None:
             query = query.where(t.trials.c.number == number)
         with self.engine.connect() as c:
-            return {int(n): (int(p), pickle.loads(d)) for n, p, d in c.execute(query).all()}
+            rows = c.execute(query).all()
+        out = {}
+        for n, p, d in rows:
+            with suppress(ValueError):  # a result that does not read back is not a result: its trial runs again
+                out[int(n)] = (int(p), _codec.unpack(bytes(d)))
+        return out
 
     def receipts(self, study_id: int) -> list[tuple[int, int, int]]:
         """(trial number, attempt, piece) of every result a worker spooled, recorded or not: the study's record of
@@ -395,7 +433,7 @@ class Store(PromotionRows):
                 r.trial_number,
                 Design.make(r.space, json.loads(r.genes_json)),
                 r.score,
-                r.test_accuracy,
+                r.held_out,
                 r.reason,
                 r.created_at,
             )
@@ -452,7 +490,7 @@ def _trial(r: Any, parents: tuple[int, ...]) -> TrialRecord:
     return TrialRecord(
         r.id,
         r.number,
-        r.state,
+        TrialState(r.state),
         Design.make(r.space, json.loads(r.genes_json)),
         r.proposer,
         r.operator,

@@ -1,14 +1,17 @@
 """The promotion gate: a challenger replaces the champion only on evidence. Its single run must first beat the
 champion by the noise margin; then both are retrained on the study's evidence seeds and measured on the held-out
-test split, a paired test decides, the challenger's changes are attributed, and the promotion goes through
+split, a paired test decides, the challenger's changes are attributed, and the promotion goes through
 automatically or waits for a person. Every step is a row or an event in the store, so a resumed study picks the case
-up where it stood."""
+up where it stood.
+
+The held-out judge is the goal's own score (its objective with its direction, or its weighted sum) computed from
+what each retraining measured on the held-out split (``test_<metric>``); a metric the task measures no held-out value
+for is taken from the retrained run itself, and the evidence says which."""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -22,11 +25,21 @@ from evoforge.oversight import (
     paired_bootstrap,
     paired_test,
     plan_attribution,
-    unpack_outcomes,
+    unpack_samples,
 )
 from evoforge.spaces import Space
-from evoforge.storage import NewGeneration, PromotionRecord, Replicate, Store, StudyRecord, TrialRecord
-from evoforge.tasks import task_class
+from evoforge.storage import (
+    Attribution,
+    Evidence,
+    NewGeneration,
+    PromotionRecord,
+    PromotionState,
+    Replicate,
+    Store,
+    StudyRecord,
+    TrialRecord,
+    held_out_name,
+)
 
 
 @dataclass(frozen=True)
@@ -49,13 +62,19 @@ def evidence_seeds(search_seed: int, k: int) -> list[int]:
     ]
 
 
-def held_out(metrics: dict[str, float], stands_for: str = "val_accuracy") -> dict[str, float]:
-    """A retraining's metrics with the held-out ``test_accuracy`` standing in for the validation metric it measures
-    on held-out data (``Task.held_out_for``: ``val_accuracy``, or e.g. ``val_score`` for an optimizer measured on
-    held-out training problems), so the goal's own score judges the evidence."""
+def judged_metrics(goal: Goal) -> list[str]:
+    """The metrics the champion's score is built from: the judged objective, or every weighted one."""
+    p = goal.preference
+    return list(p.weights) if p is not None and p.weights else [goal.objective[0]]
+
+
+def held_out(goal: Goal, metrics: dict[str, float]) -> dict[str, float]:
+    """A retraining's metrics with each judged metric replaced by its value on the held-out split, where the
+    retraining measured one (``test_<metric>``), so the goal's own score judges the evidence."""
     out = dict(metrics)
-    if "test_accuracy" in out:
-        out[stands_for] = out["test_accuracy"]
+    for metric in judged_metrics(goal):
+        if held_out_name(metric) in metrics:
+            out[metric] = metrics[held_out_name(metric)]
     return out
 
 
@@ -65,13 +84,20 @@ def single_run_beats(champion: Champion | None, score: float, margin: float) -> 
     return champion is None or score > champion.score + margin
 
 
+@dataclass(frozen=True)
+class Conclusion:
+    case: int
+    state: PromotionState  # gathering (attribution next) | declined | pending | promoted
+    evidence: Evidence
+    attribution: Attribution | None = None
+
+
 class Gate:
     """The open promotion case of a study and what it still needs. Holds nothing the store does not hold."""
 
     def __init__(self, goal: Goal, store: Store, study: StudyRecord, space: Space) -> None:
         self.goal, self.store, self.study, self.space = goal, store, study, space
         self.seeds = evidence_seeds(goal.search.seed, goal.oversight.seeds)
-        self.stands_for = task_class(str(goal.task["name"])).held_out_for
         self.done: dict[tuple[str, int], Replicate] = {(r.design_hash, r.seed): r for r in store.replicates(study.id)}
         self.cases = store.promotions(study.id)
         self.champion = self._champion()
@@ -87,7 +113,7 @@ class Gate:
     @property
     def case(self) -> PromotionRecord | None:
         """The case being gathered or waiting for a person; at most one at a time."""
-        return next((c for c in self.cases if c.state in ("gathering", "pending")), None)
+        return next((c for c in self.cases if c.state.open), None)
 
     @property
     def judged(self) -> set[int]:
@@ -109,9 +135,9 @@ class Gate:
     def needed(self, challenger: Design) -> list[tuple[Design, int]]:
         """(design, seed) retrainings the open case still lacks for its current stage."""
         case = self.case
-        if case is None or case.state != "gathering":
+        if case is None or case.state != PromotionState.GATHERING:
             return []
-        if case.evidence:  # the evidence passed: now the variants for attribution
+        if case.evidence is not None:  # the evidence passed: now the variants for attribution
             return [(d, s) for d, s in self._plan(challenger).measurements(self.seeds) if (d.hash, s) not in self.done]
         if self.champion is None:
             return [(challenger, s) for s in self.seeds if (challenger.hash, s) not in self.done]
@@ -124,7 +150,7 @@ class Gate:
         """Why the evidence stops before all seeds are in: the challenger is not ahead of the champion on the seeds
         retrained so far (a futility stop: it can only cost a gain that would rarely have been significant)."""
         case = self.case
-        if case is None or case.evidence or self.champion is None:
+        if case is None or case.evidence is not None or self.champion is None:
             return None
         pairs = [(self.score(challenger, s), self.score(self.champion.design, s)) for s in self.seeds]
         done = [a - b for a, b in pairs if a is not None and b is not None]
@@ -138,7 +164,7 @@ class Gate:
     def challenger_failed(self, challenger: Design) -> bool:
         """Whether a retraining of the challenger in the evidence stage came back without a result."""
         case = self.case
-        if case is None or case.evidence:
+        if case is None or case.evidence is not None:
             return False
         return any((r := self.done.get((challenger.hash, s))) is not None and r.metrics is None for s in self.seeds)
 
@@ -156,95 +182,140 @@ class Gate:
         replicate = self.done.get((design.hash, seed))
         if replicate is None or replicate.metrics is None:
             return None
-        return self.goal.score(held_out(replicate.metrics, self.stands_for))
+        return self.goal.score(held_out(self.goal, replicate.metrics))
+
+    def samples(self, design: Design, seed: int) -> np.ndarray | None:
+        """Per held-out input values of the judged objective on one retraining, oriented so that higher is better;
+        None when the score is a weighted sum or the task measured no per-input values for the metric."""
+        metric, direction = self.goal.objective
+        replicate = self.done.get((design.hash, seed))
+        if replicate is None or metric not in self.goal.objectives:
+            return None
+        packed = replicate.info.get("samples", {}).get(held_out_name(metric))
+        if packed is None and metric == "val_accuracy":
+            packed = replicate.info.get("test_outcomes")  # stores from before per-input values of other metrics
+        if packed is None:
+            return None
+        try:
+            values = unpack_samples(packed)
+        except (ValueError, KeyError, TypeError):
+            return None
+        return values if direction == "max" else -values
 
     # -- concluding --------------------------------------------------------------------------------------------------
     def conclude(self, trial: TrialRecord) -> Conclusion:
         """Judge the open case once its current stage's retrainings are all in."""
         case = self.case
-        assert case is not None and case.state == "gathering" and case.trial_number == trial.number
-        if not case.evidence:
+        assert case is not None and case.state == PromotionState.GATHERING and case.trial_number == trial.number
+        if case.evidence is None:
             evidence = self._evidence(trial.design)
-            if not evidence["significant"]:
-                self._update(case, "declined", evidence=evidence)
-                return Conclusion(case.number, "declined", evidence)
+            if not evidence.significant:
+                self._update(case, PromotionState.DECLINED, evidence=evidence)
+                return Conclusion(case.number, PromotionState.DECLINED, evidence)
             if self.champion is not None and self.goal.oversight.attribution.enabled:
-                self._update(case, "gathering", evidence=evidence)  # next: the variants for attribution
-                return Conclusion(case.number, "gathering", evidence)
+                self._update(case, PromotionState.GATHERING, evidence=evidence)  # next: the variants for attribution
+                return Conclusion(case.number, PromotionState.GATHERING, evidence)
             return self._route(case, trial, evidence, None)
-        outcomes = self.outcomes if self.goal.objective[0] == self.stands_for else None
-        attribution = attribute(self._plan(trial.design), self.score, self.seeds, self.goal.oversight.level, outcomes)
+        per_input = self.samples if self.goal.objective[0] in self.goal.objectives else None
+        attribution = attribute(self._plan(trial.design), self.score, self.seeds, self.goal.oversight.level, per_input)
         return self._route(case, trial, case.evidence, attribution)
 
-    def _evidence(self, challenger: Design) -> dict[str, Any]:
+    def _evidence(self, challenger: Design) -> Evidence:
         level = self.goal.oversight.level
+        metric, direction = self.goal.objective
         mine = {s: self.score(challenger, s) for s in self.seeds}
         failed = [s for s, v in mine.items() if v is None]
-        base: dict[str, Any] = {"seeds": self.seeds, "challenger": mine, "held_out": self._held_out_split()}
-        base["challenger_test"] = self._test_accuracy(challenger)
+        base = Evidence(
+            tuple(self.seeds),
+            False,
+            held_out=self._held_out_split([challenger]),
+            metric=metric,
+            direction=direction,
+            challenger={str(s): v for s, v in mine.items()},
+            challenger_held_out=self._held_out_mean(challenger),
+        )
         futile = self.stopped_early(challenger)
         if futile:
-            return {**base, "significant": False, "why": futile, "stopped_early": True}
+            return _with(base, why=futile, stopped_early=True)
         if failed:
-            return {**base, "significant": False, "why": f"the challenger has no valid result on seed {failed[0]}"}
+            return _with(base, why=f"the challenger has no valid result on seed {failed[0]}")
         valid = {s: v for s, v in mine.items() if v is not None}
         if self.champion is None:  # founding: nothing to beat, the evidence is the design's own interval
-            return {**base, "founding": True, "significant": True, **mean_ci(list(valid.values()), level)}
-        theirs = {s: self.score(self.champion.design, s) for s in self.seeds}
+            sign = -1.0 if direction == "min" else 1.0  # in the metric's own units
+            own = mean_ci([sign * v for v in valid.values()], level)
+            ci = tuple(own["ci"]) if own["ci"] else None
+            return _with(base, founding=True, significant=True, mean=own["mean"], ci=ci, n=own["n"], level=level)
+        champion = self.champion.design
+        theirs = {s: self.score(champion, s) for s in self.seeds}
         pairs = [(valid[s], v) for s, v in theirs.items() if v is not None]
-        base.update(champion=theirs, champion_test=self._test_accuracy(self.champion.design))
-        if len(pairs) < 2:
-            return {**base, "significant": False, "why": "fewer than two seeds where both have a result"}
-        test = self._bootstrap(challenger, self.champion.design) or paired_test(
-            [a for a, _ in pairs], [b for _, b in pairs], level
+        base = _with(
+            base,
+            held_out=self._held_out_split([challenger, champion]),
+            champion={str(s): v for s, v in theirs.items()},
+            champion_held_out=self._held_out_mean(champion),
+            champion_generation=self.champion.generation,
         )
-        return {**base, **test, "champion_generation": self.champion.generation}
+        if len(pairs) < 2:
+            return _with(base, why="fewer than two seeds where both have a result")
+        test = self._bootstrap(challenger, champion) or paired_test([a for a, _ in pairs], [b for _, b in pairs], level)
+        ci = tuple(test["ci"]) if test.get("ci") else None
+        fields = {k: test[k] for k in ("n", "sd", "level", "test", "p_value", "test_inputs") if k in test}
+        return _with(base, significant=bool(test["significant"]), mean_diff=test["mean_diff"], ci=ci, **fields)
 
-    def _bootstrap(self, challenger: Design, champion: Design) -> dict[str, Any] | None:
-        """When the champion is judged on accuracy alone and the task gave per-input test results for every run,
-        the paired bootstrap over seeds and test inputs; otherwise None (a t test on the scores is used)."""
-        if self.goal.objective[0] != self.stands_for:
-            return None
-        mine = [self.outcomes(challenger, s) for s in self.seeds]
-        theirs = [self.outcomes(champion, s) for s in self.seeds]
+    def _bootstrap(self, challenger: Design, champion: Design) -> dict | None:
+        """When the champion is judged on one objective and every retraining has its per-input held-out values (on
+        the same inputs), the paired bootstrap over seeds and inputs; otherwise None (a t test on the scores)."""
+        mine = [self.samples(challenger, s) for s in self.seeds]
+        theirs = [self.samples(champion, s) for s in self.seeds]
         if any(o is None for o in mine + theirs) or len({len(o) for o in mine + theirs if o is not None}) != 1:
             return None
         return paired_bootstrap(
             [o for o in mine if o is not None], [o for o in theirs if o is not None], self.goal.oversight.level
         )
 
-    def outcomes(self, design: Design, seed: int) -> np.ndarray | None:
-        replicate = self.done.get((design.hash, seed))
-        packed = replicate.info.get("test_outcomes") if replicate is not None else None
-        return unpack_outcomes(packed) if packed else None
+    def _held_out_split(self, designs: list[Design]) -> str:
+        """What the evidence score was measured on: the held-out split for every judged metric the retrainings
+        measured there; the retrained runs' own values for the rest, named."""
+        runs = [r for d in designs for s in self.seeds if (r := self.done.get((d.hash, s))) and r.metrics]
+        names = judged_metrics(self.goal)
+        own = [m for m in names if not runs or any(held_out_name(m) not in r.metrics for r in runs if r.metrics)]
+        if not own:
+            return "held-out split"
+        if len(own) == len(names):
+            notes = sorted({str(r.info["held_out_note"]) for r in runs if r.info.get("held_out_note")})
+            why = "; ".join(notes) or "the task measured no held-out value for them"
+            return f"retrained runs' own metrics, not held out ({why})"
+        return f"held-out split; retrained runs' own values for {', '.join(own)} (no held-out value)"
 
-    def _held_out_split(self) -> str:
-        """What the evidence score was measured on: the test split when the score is built on accuracy (test
-        accuracy stands in for validation accuracy); otherwise the retrained runs' own metrics."""
-        p = self.goal.preference
-        names = set(p.weights) if p is not None and p.weights else {self.goal.objective[0]}
-        if names == {self.stands_for}:
-            return "test split"
-        if self.stands_for in names:
-            return "test split for accuracy; retrained runs' own metrics for the rest"
-        return "retrained runs' own metrics (the task measures no test value for them)"
-
-    def _test_accuracy(self, design: Design) -> float | None:
+    def _held_out_mean(self, design: Design) -> float | None:
+        """The mean over the evidence retrainings of the judged metric on the held-out split, in its own units."""
+        metric = self.goal.objective[0]
         found = [self.done.get((design.hash, s)) for s in self.seeds]
-        values = [r.metrics["test_accuracy"] for r in found if r is not None and r.metrics is not None]
+        values = [
+            r.metrics[held_out_name(metric)]
+            for r in found
+            if r is not None and r.metrics is not None and held_out_name(metric) in r.metrics
+        ]
         return sum(values) / len(values) if values else None
 
     def _route(
-        self, case: PromotionRecord, trial: TrialRecord, evidence: dict[str, Any], attribution: dict[str, Any] | None
+        self, case: PromotionRecord, trial: TrialRecord, evidence: Evidence, attribution: Attribution | None
     ) -> Conclusion:
         oversight = self.goal.oversight
         human = oversight.promotion == "human" and self.champion is not None and not self._small(trial)
         if human:
-            self._update(case, "pending", evidence=evidence, attribution=attribution, route="human")
-            return Conclusion(case.number, "pending", evidence, attribution)
+            self._update(case, PromotionState.PENDING, evidence=evidence, attribution=attribution, route="human")
+            return Conclusion(case.number, PromotionState.PENDING, evidence, attribution)
         generation = self.new_generation(trial, evidence)
-        self._update(case, "promoted", evidence=evidence, attribution=attribution, route="auto", generation=generation)
-        return Conclusion(case.number, "promoted", evidence, attribution)
+        self._update(
+            case,
+            PromotionState.PROMOTED,
+            evidence=evidence,
+            attribution=attribution,
+            route="auto",
+            generation=generation,
+        )
+        return Conclusion(case.number, PromotionState.PROMOTED, evidence, attribution)
 
     def _small(self, trial: TrialRecord) -> bool:
         """Whether ``auto_when`` lets this promotion through without a person."""
@@ -255,41 +326,64 @@ class Gate:
             return False
         if rule.max_param_growth is not None:
             mine = trial.metrics.get("params")
-            held = [t for t in self.store.trials(self.study.id) if t.number == self.champion.trial_number]
+            held = self.store.trials(self.study.id, numbers=(self.champion.trial_number,))
             theirs = held[0].metrics.get("params") if held else None
             if not mine or not theirs or mine / theirs > rule.max_param_growth:
                 return False
         return True
 
-    def new_generation(self, trial: TrialRecord, evidence: dict[str, Any]) -> NewGeneration:
+    def new_generation(self, trial: TrialRecord, evidence: Evidence) -> NewGeneration:
         number = 0 if self.champion is None else self.champion.generation + 1
         score = self.goal.score(trial.metrics)
         assert score is not None
-        return NewGeneration(number, score, evidence.get("challenger_test"), reason_text(evidence, self.champion))
+        return NewGeneration(number, score, evidence.challenger_held_out, reason_text(evidence, self.champion))
 
-    def _update(self, case: PromotionRecord, state: str, **kwargs: Any) -> None:
-        self.store.update_promotion(self.study.id, case.number, state, **kwargs)
+    def _update(
+        self,
+        case: PromotionRecord,
+        state: PromotionState,
+        *,
+        evidence: Evidence | None = None,
+        attribution: Attribution | None = None,
+        route: str | None = None,
+        generation: NewGeneration | None = None,
+    ) -> None:
+        self.store.update_promotion(
+            self.study.id,
+            case.number,
+            state,
+            evidence=evidence,
+            attribution=attribution,
+            route=route,
+            generation=generation,
+        )
         self.refresh()
 
 
-@dataclass(frozen=True)
-class Conclusion:
-    case: int
-    state: str  # gathering (attribution next) | declined | pending | promoted
-    evidence: dict[str, Any]
-    attribution: dict[str, Any] | None = None
+def _with(evidence: Evidence, **fields: object) -> Evidence:
+    return replace(evidence, **fields)  # type: ignore[arg-type]
 
 
-def reason_text(evidence: dict[str, Any], champion: Champion | None) -> str:
+def reason_text(evidence: Evidence, champion: Champion | None) -> str:
     """One line of why a design was promoted, from its evidence."""
-    n = len(evidence.get("seeds", []))
-    if evidence.get("founding") or champion is None:
-        ci = evidence.get("ci")
+    n = len(evidence.seeds)
+    metric = evidence.metric or "score"
+    if evidence.founding or champion is None:
+        ci = evidence.ci
         interval = f" [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else ""
-        return f"first feasible design: held-out score {evidence.get('mean', float('nan')):.4f}{interval} on {n} seeds"
-    low, high = evidence["ci"]
-    inputs = f" x {evidence['test_inputs']} test inputs" if "test_inputs" in evidence else ""
+        mean = evidence.mean if evidence.mean is not None else float("nan")
+        return f"first feasible design: {metric} {mean:.4f}{interval} on {n} seeds, measured on the {evidence.held_out}"
+    assert evidence.ci is not None and evidence.mean_diff is not None
+    low, high = evidence.ci
+    inputs = f" x {evidence.test_inputs} held-out inputs" if evidence.test_inputs else ""
+    p = f", p={evidence.p_value:.3g}" if evidence.p_value is not None else ""
     return (
-        f"held-out score {evidence['mean_diff']:+.4f} [{low:+.4f}, {high:+.4f}] over champion #{champion.trial_number} "
-        f"(gen {champion.generation}) on {evidence['n']} paired seeds{inputs}, p={evidence['p_value']:.3g}"
+        f"{metric} {_gain(evidence)} [{low:+.4f}, {high:+.4f}] over champion #{champion.trial_number} "
+        f"(gen {champion.generation}) on {evidence.n} paired seeds{inputs}{p}, measured on the {evidence.held_out}"
     )
+
+
+def _gain(evidence: Evidence) -> str:
+    """The mean gain in words: a minimized metric gains by going down."""
+    assert evidence.mean_diff is not None
+    return f"{'decrease' if evidence.direction == 'min' else 'gain'} {evidence.mean_diff:+.4f}"

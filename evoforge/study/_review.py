@@ -78,5 +78,6 @@ def _generation(
     assert score is not None
     champion = Champion(current.number, current.trial_number, current.score, current.design)
     why = f": {comment}" if comment else ""
+    assert case.evidence is not None  # a pending case passed its evidence
     reason = f"{reason_text(case.evidence, champion)}; approved by {by}{why}"
-    return NewGeneration(current.number + 1, score, case.evidence.get("challenger_test"), reason)
+    return NewGeneration(current.number + 1, score, case.evidence.challenger_held_out, reason)

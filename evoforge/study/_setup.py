@@ -17,11 +17,14 @@ from evoforge.profiles import resolve
 from evoforge.proposers import Proposer, make_proposer
 from evoforge.schedulers import HyperbandScheduler
 from evoforge.spaces import Space
-from evoforge.tasks import Task, make_task
+from evoforge.tasks import Task, make_task, task_class, task_config
 
 
 @dataclass(frozen=True)
 class Setup:
+    """A goal turned into the parts of a study, each checked: the task, its search space, the starting design and
+    the search settings with the profile applied."""
+
     goal: Goal
     task: Task
     space: Space
@@ -61,6 +64,29 @@ def _read_design_file(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise GoalError(f"search.start_from: {path} holds no design (expected a JSON object of genes)")
     return data
+
+
+def rung_direction(goal: Goal) -> str:
+    """How the scheduler's metric is judged: an objective's own direction; otherwise a loss is minimized."""
+    metric = goal.scheduler.metric
+    return goal.objectives.get(metric, "min" if metric in MINIMIZED_CURVE_METRICS else "max")
+
+
+def rung_value(goal: Goal, metrics: dict[str, float]) -> float:
+    """The value a scheduler judges at a rung: ``scheduler.metric``, oriented so that higher is better."""
+    value = float(metrics[goal.scheduler.metric])
+    return value if rung_direction(goal) == "max" else -value
+
+
+def _metrics_from_goal(goal: Goal) -> Goal:
+    """For a task whose metrics are the user's (``metrics_from_goal``), the goal's objective, constraint and
+    preference names become its ``metrics`` option when the goal does not give it (the stored goal then says it,
+    and worker processes build the same task)."""
+    if "metrics" in goal.task or not task_class(str(goal.task["name"])).metrics_from_goal:
+        return goal
+    where = goal.preference.where if goal.preference else {}
+    names = list(dict.fromkeys([*goal.objectives, *goal.constraints, *where]))
+    return goal.model_copy(update={"task": {**goal.task, "metrics": names}})
 
 
 def _check_metrics(goal: Goal, task: Task) -> None:
@@ -117,6 +143,13 @@ def _check_schedule(goal: Goal, task: Task, space: Space) -> None:
     s = goal.scheduler
     if s.name == "none":
         return
+    from evoforge.schedulers import SCHEDULER_PARTS
+
+    SCHEDULER_PARTS.load(s.name)  # raises naming the known schedulers
+    if task.reports:  # it reports from inside its runs, at steps of its own: any rung schedule applies
+        if s.metric not in goal.objectives:
+            raise GoalError(f"scheduler.metric: {s.metric!r} is not an objective; the trials report their objective")
+        return
     if s.metric not in task.curve_metrics:
         known = ", ".join(sorted(task.curve_metrics))
         raise GoalError(f"scheduler.metric: task {task.name!r} does not report {s.metric!r} during training ({known})")
@@ -147,9 +180,14 @@ def _epochs(fidelities: list[int]) -> str:
     return ", ".join(map(str, fidelities)) if len(fidelities) <= 6 else f"{fidelities[0]} .. {fidelities[-1]}"
 
 
-def prepare(goal: Goal) -> Setup:
-    """Build the task, space and starting design of ``goal``, or raise ``GoalError`` naming what is wrong."""
-    task = make_task(goal.task)
+def prepare(goal: Goal, task: Task | None = None) -> Setup:
+    """Build the task (unless ``task`` is given: then the goal's ``task`` section becomes the one that builds it
+    again in worker processes), space and starting design of ``goal``, or raise ``GoalError`` naming what is wrong."""
+    if task is None:
+        goal = _metrics_from_goal(goal)
+        task = make_task(goal.task)
+    else:
+        goal = goal.model_copy(update={"task": task_config(task)})
     _check_metrics(goal, task)
     _check_range(goal)
     try:
@@ -169,6 +207,8 @@ def prepare(goal: Goal) -> Setup:
     except ValueError as exc:
         raise GoalError(str(exc) if str(exc).startswith("space") else f"space: {exc}") from None
     search = resolve(goal.search)
+    if search.transfer_from and space.waiting:
+        raise GoalError("search.transfer_from: this space is learned as the study runs; transfer needs a fixed space")
     _check_meetable(goal, space)
     _check_schedule(goal, task, space)
     setup = Setup(goal, task, space, _start_design(goal, space), search)

@@ -27,8 +27,9 @@ def find_study(store: Store, name: str | None) -> StudyRecord:
     return studies[0]
 
 
-def ancestry(trials: dict[int, TrialRecord], number: int) -> list[dict[str, Any]]:
-    """The chain of first parents from the root to trial ``number``, with the operator and rationale of each."""
+def ancestry(trials: dict[int, TrialRecord], number: int, metric: str) -> list[dict[str, Any]]:
+    """The chain of first parents from the root to trial ``number``, with the operator and rationale of each, and
+    its value of ``metric`` (the study's first objective)."""
     chain: list[dict[str, Any]] = []
     current: int | None = number
     while current is not None and current in trials and len(chain) < 10_000:
@@ -39,7 +40,7 @@ def ancestry(trials: dict[int, TrialRecord], number: int) -> list[dict[str, Any]
                 "design": t.design.hash,
                 "operator": t.operator,
                 "rationale": t.rationale,
-                "val": t.metrics.get("val_accuracy"),
+                "value": t.metrics.get(metric),
             }
         )
         current = t.parents[0] if t.parents else None
@@ -59,7 +60,8 @@ def status_view(store: Store, study: StudyRecord) -> dict[str, Any]:
             "generation": g.number,
             "trial": g.trial_number,
             "design": g.design.hash,
-            "metrics": {**trial.metrics, "test_accuracy": g.test_accuracy},
+            "metrics": trial.metrics,
+            "held_out": _held_out(goal, g.held_out),
             "estimated": trial.info.get("estimated", []),
             "measured_on": {k: trial.info[k] for k in ("device", "threads", "latency_batch") if k in trial.info},
         }
@@ -77,6 +79,13 @@ def status_view(store: Store, study: StudyRecord) -> dict[str, Any]:
         "designer": designer_view(store, study, goal),
         "sandbox": _sandbox_note(goal),
     }
+
+
+def _held_out(goal: Goal, value: float | None) -> dict[str, Any]:
+    """A champion's held-out score: the judged metric's mean over its evidence retrainings, and what it says."""
+    metric = goal.objective[0]
+    where = "held-out split, mean of the promotion's evidence retrainings (the case's evidence says what was measured)"
+    return {"metric": metric, "value": value, "measured_on": where}
 
 
 def _sandbox_note(goal: Goal) -> str | None:
@@ -165,6 +174,8 @@ def front_view(store: Store, study: StudyRecord, goal: Goal) -> dict[str, Any]:
 
 def lineage_view(store: Store, study: StudyRecord) -> dict[str, Any]:
     trials = {t.number: t for t in store.trials(study.id)}
+    goal = goal_from_json(study.goal_json)
+    metric, direction = goal.objective
     generations = []
     previous = None
     for g in store.generations(study.id):
@@ -173,16 +184,16 @@ def lineage_view(store: Store, study: StudyRecord) -> dict[str, Any]:
                 "generation": g.number,
                 "trial": g.trial_number,
                 "design": g.design.hash,
-                "score": abs(g.score),
-                "test_accuracy": g.test_accuracy,
+                "metric": metric,
+                "score": -g.score if direction == "min" else g.score,  # in the metric's own units
+                "held_out": g.held_out,
                 "reason": g.reason,
                 "changes": previous.design.diff(g.design) if previous else [],
-                "ancestry": ancestry(trials, g.trial_number),
+                "ancestry": ancestry(trials, g.trial_number, next(iter(goal.objectives))),
             }
         )
         previous = g
     edges = [{"child": t.number, "parent": p, "operator": t.operator} for t in trials.values() for p in t.parents]
-    goal = goal_from_json(study.goal_json)
     front = front_view(store, study, goal) if len(goal.objectives) > 1 else None
     designer = designer_view(store, study, goal, list(trials.values()))
     return {"study": study.name, "generations": generations, "edges": edges, "front": front, "designer": designer}

@@ -11,10 +11,11 @@ from typing import Any
 
 from evoforge._errors import StorageError
 from evoforge.design import Design
-from evoforge.oversight import pack_outcomes
-from evoforge.storage import Store
+from evoforge.oversight import pack_samples
+from evoforge.schedulers._rungs import RungReporter
+from evoforge.storage import Store, held_out_name
 from evoforge.study._runtime import runtime
-from evoforge.tasks import EvalSettings, Task, make_task
+from evoforge.tasks import EvalSettings, RunContext, Task, make_task
 
 
 @lru_cache(maxsize=8)
@@ -36,12 +37,17 @@ def run_trial(payload: dict[str, Any]) -> dict[str, Any]:
     task = _task(json.dumps(payload["task"], sort_keys=True))
     design = Design.from_json(payload["design"])
     settings = EvalSettings(**payload["settings"])
-    result = task.evaluate(design, payload["seed"], settings, payload.get("until"), payload.get("checkpoint"))
+    args = (design, payload["seed"], settings, payload.get("until"), payload.get("checkpoint"))
+    if task.reports:  # a live trial handle: its number, and a scheduler judging what it reports, where it runs
+        result = task.evaluate(*args, context=RunContext(payload.get("number", -1), _reporter(payload)))  # type: ignore[call-arg]
+    else:
+        result = task.evaluate(*args)
     value = {
         "metrics": result.metrics,
         "artifact": result.artifact,
         "info": {**result.info, "runtime": {**runtime(result.info.get("device")), "settings": payload["settings"]}},
         "checkpoint": result.checkpoint,
+        "pruned": result.pruned,
     }
     spool = payload.get("spool")
     if spool:
@@ -51,16 +57,24 @@ def run_trial(payload: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
+def _reporter(payload: dict[str, Any]) -> RungReporter | None:
+    judged = payload.get("report")
+    if judged is None:
+        return None
+    return RungReporter(judged["url"], judged["study"], payload["number"], judged["schedule"], judged["direction"])
+
+
 def replicate(payload: dict[str, Any]) -> dict[str, Any]:
-    """Evidence: train a design in full on one evidence seed and measure it on the held-out test split too."""
+    """Evidence: train a design in full on one evidence seed and measure it on the held-out split too. What it
+    measured there is kept as ``test_<metric>`` beside the run's own metrics, with per-input values (for a paired
+    comparison input by input) under ``info["samples"]``."""
     task = _task(json.dumps(payload["task"], sort_keys=True))
     design = Design.from_json(payload["design"])
-    result = task.evaluate(design, payload["seed"], EvalSettings(**payload["settings"]))
+    result, held = task.held_out(design, payload["seed"], EvalSettings(**payload["settings"]))
     info: dict[str, Any] = {"runtime": runtime(result.info.get("device"))}
-    outcomes = task.test_outcomes(design, result.artifact)
-    if outcomes:  # per test input, for a paired comparison input by input
-        test = sum(outcomes) / len(outcomes)
-        info["test_outcomes"] = pack_outcomes(outcomes)
-    else:
-        test = task.test_accuracy(design, result.artifact)
-    return {"metrics": {**result.metrics, "test_accuracy": test}, "info": info}
+    if held.samples:
+        info["samples"] = {held_out_name(m): pack_samples(v) for m, v in held.samples.items()}
+    if held.note:
+        info["held_out_note"] = held.note
+    tested = {held_out_name(m): float(v) for m, v in held.metrics.items()}
+    return {"metrics": {**result.metrics, **tested}, "info": info}

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -31,6 +32,33 @@ class TrialResult:
     artifact: bytes | None = None
     info: dict[str, Any] = field(default_factory=dict)
     checkpoint: bytes | None = None  # set when training stopped before its last epoch: continue from here
+    pruned: bool = False  # a scheduler stopped it from inside the run (``RunContext.report``): its last result
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What a task that runs a live trial handle (``Task.reports``) gets besides the design: the trial's number,
+    and ``report(step, value)``, which records an intermediate value (in the units of the scheduler's metric) and
+    answers whether the trial goes on (False: the scheduler stopped it at a rung)."""
+
+    number: int
+    report: Callable[[int, float], bool] | None = None
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """What a trained design measures on the task's held-out split, which only the evidence gate reads.
+
+    ``metrics`` are named as the metrics they stand for (``val_accuracy``: accuracy on the held-out split, ``val_loss``
+    its loss; a metric with no held-out counterpart, such as ``params``, is left out and the gate uses the retrained
+    run's own value). ``samples``: for metrics that are means over held-out inputs, the value per input in a fixed
+    order (1.0 / 0.0 for accuracy), so two designs can be compared input by input (a paired bootstrap over seeds and
+    inputs); leave a metric out when it is not such a mean (an R², a table entry).
+    """
+
+    metrics: dict[str, float]
+    samples: Mapping[str, Sequence[float]] = field(default_factory=dict)
+    note: str | None = None  # why nothing was measured on the held-out split, when nothing was
 
 
 class TaskOptions(BaseModel):
@@ -38,20 +66,26 @@ class TaskOptions(BaseModel):
 
 
 class Task(ABC):
-    """A problem with fixed train / validation / test splits.
+    """A problem with fixed train / validation / held-out splits.
 
-    Contract: ``evaluate`` sees training and validation data only and is deterministic for a given seed;
-    ``test_accuracy`` is called for a promoted champion only. ``metrics`` lists what ``evaluate`` reports.
+    Contract: ``evaluate`` sees training and validation data only and is deterministic for a given seed; the
+    held-out split is read only by ``held_out`` / ``test``, which the evidence gate (and ``export``) call, never the
+    search. ``metrics`` lists what ``evaluate`` reports (a task may set it per instance, from its options).
     Implementations are constructed from their validated ``Options`` and must raise ``ValueError`` naming the
-    option when their data cannot be found or read.
+    option when their data cannot be found or read. A task built in one process is built again from the same options
+    in each worker process, so it holds nothing that its options and data files do not determine.
     """
 
     name: ClassVar[str]
     Options: ClassVar[type[TaskOptions]] = TaskOptions
-    metrics: ClassVar[frozenset[str]]
-    curve_metrics: ClassVar[frozenset[str]] = frozenset({"val_accuracy"})  # reported at every fidelity
-    held_out_for: ClassVar[str] = "val_accuracy"  # the validation metric that ``test_accuracy`` measures held out
+    metrics: frozenset[str]
+    curve_metrics: frozenset[str] = frozenset({"val_accuracy"})  # reported at every fidelity
     sandboxed: ClassVar[bool] = False  # runs generated code in ``evoforge.sandbox`` (status says how isolated)
+    # Reports from inside a run at steps of its own: ``evaluate`` then takes a ``context`` (``RunContext``), and a
+    # scheduler judges the reported values at its rungs as they come (no pausing, no fidelities known up front).
+    reports: ClassVar[bool] = False
+    # The goal's objective and constraint names become the ``metrics`` option when the goal does not give it.
+    metrics_from_goal: ClassVar[bool] = False
 
     def load(self) -> None:  # noqa: B027 - tasks with data to read override it
         """Read the task's data now (raising ``ValueError`` or ``OSError`` if it can't), not at the first trial."""
@@ -82,14 +116,16 @@ class Task(ABC):
         epochs = design.genes.get("recipe", {}).get("epochs")
         return list(range(1, int(epochs) + 1)) if epochs else []
 
-    @abstractmethod
-    def test_accuracy(self, design: Design, artifact: bytes | None) -> float:
-        """Accuracy (a fraction) on the held-out test split of a champion, from its trained ``artifact``."""
+    def held_out(self, design: Design, seed: int, settings: EvalSettings) -> tuple[TrialResult, HeldOut]:
+        """Evidence: train ``design`` in full on ``seed`` exactly as ``evaluate`` does, and measure the result on the
+        held-out split too. By default ``evaluate``, then ``test`` of the weights it produced."""
+        result = self.evaluate(design, seed, settings)
+        return result, self.test(design, result.artifact)
 
-    def test_outcomes(self, design: Design, artifact: bytes | None) -> list[bool] | None:
-        """Per test input, whether the trained ``artifact`` gets it right (their mean is ``test_accuracy``), so two
-        designs can be compared sample by sample; None when the task has no per-sample results (a table)."""
-        return None
+    def test(self, design: Design, artifact: bytes | None) -> HeldOut:
+        """The trained ``artifact`` of ``design`` measured on the held-out split. A task with no held-out split
+        returns ``HeldOut({})`` (the gate then judges the retrained runs' own metrics, and says so)."""
+        return HeldOut({})
 
     def export_files(self, design: Design, artifact: bytes | None) -> dict[str, bytes]:
         """The files that are this design's product, by name, for ``evoforge export`` (a readable optimizer module,

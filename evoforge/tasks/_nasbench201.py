@@ -8,13 +8,13 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from pydantic import Field
 
 from evoforge.design import Design
 from evoforge.spaces import NB201Space, arch_string
-from evoforge.tasks._base import EvalSettings, Task, TaskOptions, TrialResult
+from evoforge.tasks._base import EvalSettings, HeldOut, Task, TaskOptions, TrialResult
 
 
 class NB201Options(TaskOptions):
@@ -63,7 +63,7 @@ class NB201Task(Task):
 
     name = "nasbench201"
     Options = NB201Options
-    metrics: ClassVar[frozenset[str]] = frozenset({"val_accuracy", "params", "latency_ms", "train_time_s"})
+    metrics: frozenset[str] = frozenset({"val_accuracy", "params", "latency_ms", "train_time_s"})
 
     def __init__(self, options: NB201Options) -> None:
         self.options = options
@@ -116,5 +116,6 @@ class NB201Task(Task):
         info["curve"] = [{"epoch": 200, "val_accuracy": metrics["val_accuracy"]}]
         return TrialResult(metrics, info=info)
 
-    def test_accuracy(self, design: Design, artifact: bytes | None) -> float:
-        return self.row(design).test / 100.0
+    def test(self, design: Design, artifact: bytes | None) -> HeldOut:
+        """The table's test accuracy of the cell (one number per cell: no per-input results)."""
+        return HeldOut({"val_accuracy": self.row(design).test / 100.0})

@@ -12,7 +12,7 @@ from pydantic import Field, field_validator
 from evoforge.design import Design
 from evoforge.programs import Program, compile_program, render, simplify
 from evoforge.spaces import ProgramOptions, ProgramSpace
-from evoforge.tasks._base import EvalSettings, Task, TaskOptions, TrialResult
+from evoforge.tasks._base import EvalSettings, HeldOut, Task, TaskOptions, TrialResult
 from evoforge.tasks._program_suite import HELD_OUT, PROBLEMS, TRAINING
 
 RUNNER = ["python", "-m", "evoforge.tasks._program_runner"]
@@ -45,7 +45,6 @@ class OptimizerDiscoveryTask(Task):
     Options = DiscoveryOptions
     metrics = frozenset({"val_score", "instructions", "slots", *(f"val_{p}" for p in PROBLEMS)})
     curve_metrics = frozenset()
-    held_out_for = "val_score"
     sandboxed = True
 
     def __init__(self, options: DiscoveryOptions) -> None:
@@ -80,10 +79,11 @@ class OptimizerDiscoveryTask(Task):
         artifact = json.dumps({"seed": seed, "threads": settings.threads, "device": settings.device}).encode()
         return TrialResult(metrics, artifact, {"program": render(program), "device": device})
 
-    def test_accuracy(self, design: Design, artifact: bytes | None) -> float:
+    def test(self, design: Design, artifact: bytes | None) -> HeldOut:
+        """``val_score`` on the held-out problems (a rule is judged on problems the search never trained on)."""
         ran = {"seed": 0, "threads": 1, "device": "auto", **(json.loads(artifact) if artifact else {})}
         scores = self._run(design, self.options.held_out, int(ran["seed"]), int(ran["threads"]), str(ran["device"]))
-        return float(scores["score"])
+        return HeldOut({"val_score": float(scores["score"])})
 
     def export_files(self, design: Design, artifact: bytes | None) -> dict[str, bytes]:
         program = simplify(Program.from_genes(design.view))  # what it computes, without dead code

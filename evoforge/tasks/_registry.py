@@ -5,23 +5,27 @@ from typing import Any
 from pydantic import ValidationError
 
 from evoforge._errors import GoalError
-from evoforge._registry import load_class
+from evoforge._registry import Registry
 from evoforge.tasks._base import Task
 
-# name -> "module:Class", imported only when used.
+# name -> "module:Class", imported only when used. Goals may also name any Task subclass by import path
+# ("package.module:Class") or by an entry point an installed package registers in the group ``evoforge.tasks``.
 TASKS = {
     "digits": "evoforge.tasks._digits:DigitsTask",
     "mnist": "evoforge.tasks._mnist:MnistTask",
     "arrays": "evoforge.tasks._arrays:ArraysTask",
+    "images": "evoforge.tasks._images:ImagesTask",
     "nasbench201": "evoforge.tasks._nasbench201:NB201Task",
     "search_benchmark": "evoforge.meta._task:SearchBenchmarkTask",
     "optimizer_discovery": "evoforge.tasks._optimizer_discovery:OptimizerDiscoveryTask",
     "user_code": "evoforge.tasks._user_code:UserCodeTask",
+    "python": "evoforge.objective._task:PythonTask",
 }
+TASK_PARTS = Registry("task", "task.name", Task, TASKS)
 
 
 def task_class(name: str) -> type[Task]:
-    return load_class(TASKS, name, "task.name", "task")  # type: ignore[no-any-return]
+    return TASK_PARTS.load(name)  # type: ignore[return-value]
 
 
 def make_task(config: dict[str, Any]) -> Task:
@@ -33,8 +37,17 @@ def make_task(config: dict[str, Any]) -> Task:
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
-        raise GoalError(f"task.{where}: {err['msg']}") from None
+        message = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+        raise GoalError(f"task.{where}: {message}") from None
     try:
         return cls(options)  # type: ignore[call-arg]
     except ValueError as exc:
         raise GoalError(str(exc)) from None
+
+
+def task_config(task: Task) -> dict[str, Any]:
+    """The goal's ``task`` section that builds ``task`` again (in a worker process, on resume): its name and the
+    options it was built from."""
+    options = getattr(task, "options", None)
+    values = options.model_dump(mode="json", exclude_defaults=True) if options is not None else {}
+    return {"name": TASK_PARTS.name_of(type(task)), **values}

@@ -1,19 +1,20 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
 from evoforge.design import Design
 from evoforge.spaces import InputSpec, MacroOptions, MacroSpace
-from evoforge.tasks._base import EvalSettings, Task, TrialResult
+from evoforge.tasks._base import EvalSettings, HeldOut, Task, TrialResult
 
 
 @dataclass(frozen=True)
 class Splits:
-    """Raw (unnormalized) float32 inputs and int64 labels of a fixed train / validation / test split."""
+    """Raw (unnormalized) float32 inputs and int64 labels of a fixed train / validation / test split, and the name
+    of each class (label ``i`` is ``class_names[i]``) where the data names them."""
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -21,6 +22,7 @@ class Splits:
     y_val: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+    class_names: tuple[str, ...] = ()
 
     def input_spec(self) -> InputSpec:
         x = self.x_train
@@ -31,7 +33,9 @@ class Splits:
         return InputSpec(tuple(x.shape[1:]), classes, tuple(mean.round(6).tolist()), tuple(std.round(6).tolist()))
 
 
-def split_fixed(x: np.ndarray, y: np.ndarray, val: float, test: float, seed: int = 0) -> Splits:
+def split_fixed(
+    x: np.ndarray, y: np.ndarray, val: float, test: float, seed: int = 0, class_names: tuple[str, ...] = ()
+) -> Splits:
     """A stratified split that depends only on the data and ``seed``: the same every time, everywhere."""
     from sklearn.model_selection import train_test_split
 
@@ -39,13 +43,13 @@ def split_fixed(x: np.ndarray, y: np.ndarray, val: float, test: float, seed: int
     rest, test_idx = train_test_split(idx, test_size=test, random_state=seed, stratify=y)
     train_idx, val_idx = train_test_split(rest, test_size=val / (1 - test), random_state=seed, stratify=y[rest])
     x, y = x.astype(np.float32), y.astype(np.int64)
-    return Splits(x[train_idx], y[train_idx], x[val_idx], y[val_idx], x[test_idx], y[test_idx])
+    return Splits(x[train_idx], y[train_idx], x[val_idx], y[val_idx], x[test_idx], y[test_idx], class_names)
 
 
 class TrainedTask(Task):
     """A task whose designs are macro-space networks trained from scratch on in-memory splits."""
 
-    metrics: ClassVar[frozenset[str]] = frozenset(
+    metrics: frozenset[str] = frozenset(
         {
             "val_accuracy",
             "val_loss",
@@ -59,7 +63,7 @@ class TrainedTask(Task):
         }
     )
 
-    curve_metrics: ClassVar[frozenset[str]] = frozenset({"val_accuracy", "val_loss"})
+    curve_metrics: frozenset[str] = frozenset({"val_accuracy", "val_loss"})
 
     def __init__(self) -> None:
         self._splits: Splits | None = None
@@ -90,20 +94,17 @@ class TrainedTask(Task):
     ) -> TrialResult:
         from evoforge.evaluation import train_and_measure
 
-        return train_and_measure(design.genes, self.splits, seed, settings, until, checkpoint)
+        result = train_and_measure(design.genes, self.splits, seed, settings, until, checkpoint)
+        names = self.splits.class_names
+        return replace(result, info={**result.info, "class_names": list(names)}) if names else result
 
-    def test_accuracy(self, design: Design, artifact: bytes | None) -> float:
-        from evoforge.evaluation import accuracy_of
-
-        if artifact is None:
-            raise ValueError("a trained task needs the champion's weights to measure test accuracy")
-        s = self.splits
-        return accuracy_of(design.genes, s.input_spec(), artifact, s.x_test, s.y_test)
-
-    def test_outcomes(self, design: Design, artifact: bytes | None) -> list[bool] | None:
-        from evoforge.evaluation import correct_of
+    def test(self, design: Design, artifact: bytes | None) -> HeldOut:
+        """Accuracy and cross-entropy on the test split, per input and on average."""
+        from evoforge.evaluation import per_input_of
 
         if artifact is None:
-            return None
+            raise ValueError("a trained task needs the design's weights to measure it on the test split")
         s = self.splits
-        return [bool(v) for v in correct_of(design.genes, s.input_spec(), artifact, s.x_test, s.y_test)]
+        samples = per_input_of(design.genes, s.input_spec(), artifact, s.x_test, s.y_test)
+        metrics = {name: float(np.mean(values)) for name, values in samples.items()}
+        return HeldOut(metrics, {name: values.tolist() for name, values in samples.items()})

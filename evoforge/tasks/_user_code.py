@@ -14,7 +14,8 @@ from pydantic import Field, field_validator
 from evoforge._errors import EvoforgeError
 from evoforge.design import Design
 from evoforge.spaces import CodeSpace
-from evoforge.tasks._base import EvalSettings, Task, TaskOptions, TrialResult
+from evoforge.storage import held_out_name
+from evoforge.tasks._base import EvalSettings, HeldOut, Task, TaskOptions, TrialResult
 
 HELD_OUT_PREFIX = "test_"  # printed metrics the search never sees: the evidence gate's held-out measurements
 TRIAL_MODULE = "evoforge_trial"  # written next to the program: ``from evoforge_trial import SEED``
@@ -64,8 +65,8 @@ class UserCodeTask(Task):
 
     name = "user_code"
     Options = UserCodeOptions
-    metrics: ClassVar[frozenset[str]] = frozenset({"val_accuracy"})
-    curve_metrics: ClassVar[frozenset[str]] = frozenset()
+    metrics: frozenset[str] = frozenset({"val_accuracy"})
+    curve_metrics: frozenset[str] = frozenset()
     sandboxed: ClassVar[bool] = True
 
     def __init__(self, options: UserCodeOptions) -> None:
@@ -77,7 +78,7 @@ class UserCodeTask(Task):
         if len(self.includes) != len(options.include) or self.filename in self.includes:
             raise ValueError("task.include: two files share a name (they are copied into one folder)")
         self.command = shlex.split(options.eval)
-        self.metrics = frozenset(options.metrics)  # type: ignore[misc]  # the task's metrics are the user's
+        self.metrics = frozenset(options.metrics)  # the task's metrics are the user's
         try:
             _ = self.code_space  # the markers are checked now, not at the first trial
         except ValueError as exc:
@@ -135,18 +136,15 @@ class UserCodeTask(Task):
         info = {"sandbox_wall_s": result.wall_s, "network_isolated": result.network_isolated}
         return TrialResult(seen, json.dumps(printed).encode(), info)
 
-    def test_accuracy(self, design: Design, artifact: bytes | None) -> float:
-        """The printed ``test_accuracy`` of the run; else its ``val_accuracy`` (the program keeps no held-out data:
-        the evidence gate then judges the retrained runs' own validation accuracy); else 0.0 (nothing to judge on
-        accuracy: a goal on another metric is judged on the retrained runs' own metrics)."""
+    def test(self, design: Design, artifact: bytes | None) -> HeldOut:
+        """What the run printed as held-out values (``test_accuracy`` for ``val_accuracy``, ``test_<name>`` for
+        ``<name>``); a metric it printed none for is judged on the retrained runs' own value (and the evidence says
+        so)."""
         if artifact is None:
-            raise ValueError("no evaluation result to read the test accuracy from")
+            raise ValueError("no evaluation result to read the held-out values from")
         printed = json.loads(artifact)
-        for name in ("test_accuracy", "val_accuracy"):
-            value = printed.get(name)
-            if isinstance(value, (int, float)) and math.isfinite(value):
-                return float(value)
-        return 0.0
+        found = {m: printed.get(held_out_name(m)) for m in self.metrics}
+        return HeldOut({m: float(v) for m, v in found.items() if isinstance(v, (int, float)) and math.isfinite(v)})
 
     def export_files(self, design: Design, artifact: bytes | None) -> dict[str, bytes]:
         try:

@@ -24,7 +24,7 @@ def finished(tmp_path: Path) -> Path:
     (tmp_path / "goal.yaml").write_text(yaml.safe_dump(nb201_goal(trials=25)))
     result = evoforge("run", "goal.yaml", "--workers", "0", "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "Lineage of study nb" in result.stdout and "test_accuracy" in result.stdout
+    assert "Lineage of study nb" in result.stdout and "held out" in result.stdout
     return tmp_path
 
 
@@ -35,7 +35,8 @@ def test_status_json_has_the_documented_fields(finished: Path) -> None:
     assert {"complete", "failed", "pruned", "running", "waiting"} <= set(status["trials"])
     assert status["trials"]["complete"] == 25
     champion = status["champion"]
-    assert len(champion["design"]) == 16 and 0.8 < champion["metrics"]["test_accuracy"] <= 1.0
+    assert len(champion["design"]) == 16 and 0.8 < champion["held_out"]["value"] <= 1.0
+    assert champion["held_out"]["metric"] == "val_accuracy"
 
 
 def test_lineage_trials_and_export_commands(finished: Path) -> None:
@@ -97,12 +98,12 @@ def test_read_commands_name_a_missing_study(finished: Path) -> None:
     assert result.returncode == 2 and "no study named 'nope'" in result.stderr and "studies: nb" in result.stderr
 
 
-def test_demo_prints_lineage_and_champion_test_accuracy(tmp_path: Path) -> None:
+def test_demo_prints_lineage_and_the_champions_held_out_accuracy(tmp_path: Path) -> None:
     result = evoforge("demo", "--trials", "6", "--workers", "2", "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Lineage of study digits-demo" in result.stdout
     assert re.search(r"^generation 0: trial #\d+ ", result.stdout, re.MULTILINE)  # whichever finished first
-    assert "test_accuracy" in result.stdout
+    assert "held out: val_accuracy" in result.stdout
     assert "designer    proposer guided, profile default" in result.stdout  # the default search, and what it learned
 
 

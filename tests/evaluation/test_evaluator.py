@@ -22,12 +22,15 @@ def test_digits_evaluation_measures_everything_and_is_deterministic() -> None:
     assert a.info["device"] == "cpu" and a.info["latency_batch"] == 32
 
 
-def test_test_accuracy_comes_from_the_trained_weights() -> None:
+def test_the_held_out_measurement_comes_from_the_trained_weights() -> None:
     task = make_task({"name": "digits"})
     design = Design.make("macro", SMALL_DIGITS_GENES)
     result = task.evaluate(design, 0, EvalSettings(device="cpu"))
     assert result.artifact is not None
-    assert task.test_accuracy(design, result.artifact) > 0.85
+    held = task.test(design, result.artifact)
+    assert held.metrics["val_accuracy"] > 0.85 and held.metrics["val_loss"] > 0
+    assert len(held.samples["val_accuracy"]) == len(held.samples["val_loss"]) == 360  # one value per test input
+    assert sum(held.samples["val_loss"]) / 360 == pytest.approx(held.metrics["val_loss"])
 
 
 def test_different_seeds_train_differently() -> None:
@@ -88,7 +91,7 @@ def test_each_efficiency_gene_builds_trains_and_is_measured(deploy: dict) -> Non
     result = task.evaluate(design, 0, EvalSettings(device="cpu"))
     assert result.metrics["val_accuracy"] > 0.85
     assert result.metrics["latency_ms"] > 0 and result.metrics["peak_memory_mb"] > 0
-    assert task.test_accuracy(design, result.artifact) > 0.85  # the champion path deploys it the same way
+    assert task.test(design, result.artifact).metrics["val_accuracy"] > 0.85  # the champion path deploys it alike
     if deploy.get("precision") == "bf16":  # trained in bf16: not the fp32 run
         assert result.metrics["val_loss"] != plain.metrics["val_loss"]
     if deploy.get("quantize") == "int8":  # same trained weights, measured after quantization

@@ -81,7 +81,7 @@ def test_export_round_trip_without_evoforge(tmp_path: Path, storage: str, deploy
     )
     report = json.loads(result.stdout)
     assert not any(m.startswith("evoforge") for m in report["modules"])
-    assert report["accuracy"] == pytest.approx(card["metrics"]["test_accuracy"], abs=1e-9)
+    assert report["accuracy"] == pytest.approx(card["held_out"]["these_weights"]["test_accuracy"], abs=1e-9)
     source = (out / "model.py").read_text()
     assert "evoforge" not in source.split('"""', 2)[2]  # the code itself never refers to evoforge
     if deploy:
@@ -134,6 +134,6 @@ def test_the_card_carries_the_evidence_that_promoted_the_design(tmp_path: Path, 
     export_champion(store, study, tmp_path / "out")
     card = json.loads((tmp_path / "out" / "card.json").read_text())
     champion = store.generations(study.id)[-1]
-    assert card["evidence"]["design_test_accuracy_mean"] == champion.test_accuracy
+    assert card["held_out"]["design_mean"] == {"val_accuracy": champion.held_out}
     assert len(card["evidence"]["seeds"]) == 3 and card["evidence"]["founding"]
     assert store.events(study.id, "exported")[-1].payload["generation"] == champion.number

@@ -84,7 +84,7 @@ def test_a_program_is_evolved_by_scripted_replies_until_the_request_cap(
     # the evidence gate promoted the better programs, judged on the held-out test_accuracy they print
     generations = store.generations(study.id)
     assert [g.trial_number for g in generations] == [0, 1, 3]
-    assert generations[-1].test_accuracy == 1.0
+    assert generations[-1].held_out == 1.0
 
     capsys.readouterr()
     assert main(["lineage", "--storage", storage]) == 0

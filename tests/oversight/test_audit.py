@@ -120,7 +120,7 @@ def test_a_trial_row_edited_behind_the_chain_is_caught(study_db: str) -> None:
 
 
 def test_a_generation_row_edited_behind_the_chain_is_caught(study_db: str) -> None:
-    _sql(study_db, "UPDATE generations SET test_accuracy = 0.99 WHERE number = 0")
+    _sql(study_db, "UPDATE generations SET held_out = 0.99 WHERE number = 0")
     assert "generation 0: the table differs" in (_verify(study_db).problem or "")
 
 
@@ -164,7 +164,7 @@ def test_a_store_from_before_evidence_with_later_test_measurements_verifies(stud
     with con:
         for row_id, text in con.execute("SELECT id, payload_json FROM events WHERE kind = 'promoted'").fetchall():
             payload = json.loads(text)
-            tested = {"generation": payload["generation"], "test_accuracy": payload["test_accuracy"]}
+            tested = {"generation": payload["generation"], "test_accuracy": payload["held_out"]}
             payload = {"generation": payload["generation"], "test_accuracy": None, "reason": payload["reason"]}
             con.execute("UPDATE events SET payload_json = ? WHERE id = ?", (json.dumps(payload), row_id))
             con.execute(

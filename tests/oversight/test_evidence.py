@@ -10,14 +10,15 @@ from evoforge.oversight import (
     apply,
     attribute,
     changes,
-    pack_outcomes,
+    pack_samples,
     paired_bootstrap,
     paired_test,
     plan_attribution,
     revert,
-    unpack_outcomes,
+    unpack_samples,
 )
 from evoforge.spaces import NB201Space
+from evoforge.storage import ChangeEffect
 
 BASE = ["avg_pool_3x3"] * 6
 
@@ -91,15 +92,16 @@ def test_leave_one_out_finds_the_change_that_helps_and_flags_the_one_that_does_n
     plan = plan_attribution(champion, challenger, NB201Space(), max_changes=6, permutations=4, seed=0)
     assert plan.method == "leave-one-out" and plan.designs() == [_cell(e3="skip_connect"), _cell(e0="nor_conv_3x3")]
     result = attribute(plan, _score({"e0:nor_conv_3x3": 0.2}), [1, 2, 3], 0.05)
-    helps, nothing = result["changes"]
+    helps, nothing = result.changes
     assert (
-        helps["effect"] == "helps"
-        and not helps["flagged"]
-        and helps["contribution"]["mean"] == pytest.approx(0.2, abs=0.01)
+        helps.effect == "helps"
+        and not helps.flagged
+        and helps.contribution is not None
+        and helps.contribution.mean == pytest.approx(0.2, abs=0.01)
     )
-    assert nothing["effect"] == "no measurable effect" and nothing["flagged"]
-    assert result["simpler"] == {"edges": _cell(e0="nor_conv_3x3").genes["edges"]}
-    assert result["simpler_drops"] == ["edges[3]"]
+    assert nothing.effect == "no measurable effect" and nothing.flagged
+    assert result.simpler == {"edges": _cell(e0="nor_conv_3x3").genes["edges"]}
+    assert result.simpler_drops == ("edges[3]",)
 
 
 def test_many_changes_are_attributed_by_sampled_shapley() -> None:
@@ -108,17 +110,17 @@ def test_many_changes_are_attributed_by_sampled_shapley() -> None:
     plan = plan_attribution(champion, challenger, NB201Space(), max_changes=3, permutations=6, seed=1)
     assert plan.method == "shapley" and len(plan.orders) == 6
     result = attribute(plan, _score({"e0:nor_conv_3x3": 0.2, "e1:nor_conv_1x1": 0.05}), [1, 2, 3], 0.05)
-    by_name = {r["name"]: r for r in result["changes"]}
-    assert by_name["edges[0]"]["contribution"]["mean"] == pytest.approx(0.2, abs=0.01)
-    assert by_name["edges[1]"]["contribution"]["mean"] == pytest.approx(0.05, abs=0.01)
-    assert [n for n, r in by_name.items() if r["flagged"]] == ["edges[2]", "edges[3]", "edges[4]"]
+    by_name = {r.name: r for r in result.changes}
+    assert _mean(by_name["edges[0]"]) == pytest.approx(0.2, abs=0.01)
+    assert _mean(by_name["edges[1]"]) == pytest.approx(0.05, abs=0.01)
+    assert [n for n, r in by_name.items() if r.flagged] == ["edges[2]", "edges[3]", "edges[4]"]
 
 
 def test_when_no_change_helps_alone_no_simpler_variant_is_proposed() -> None:
     champion, challenger = _cell(), _cell(e0="nor_conv_3x3", e3="skip_connect")
     plan = plan_attribution(champion, challenger, NB201Space(), 6, 4, 0)
     result = attribute(plan, _score({}), [1, 2, 3], 0.05)
-    assert all(r["flagged"] for r in result["changes"]) and result["simpler"] is None
+    assert all(r.flagged for r in result.changes) and result.simpler is None
 
 
 def _outcomes(n: int, right: int, seed: int = 0) -> np.ndarray:
@@ -148,8 +150,23 @@ def test_a_broad_gain_is_significant_under_the_bootstrap() -> None:
     assert boot == paired_bootstrap(challenger, champion, 0.05)  # deterministic
 
 
-def test_outcomes_pack_into_json_and_back() -> None:
+def test_per_input_values_pack_into_json_and_back() -> None:
     run = _outcomes(1001, 500)
-    packed = pack_outcomes(run.tolist())
-    assert packed["n"] == 1001 and isinstance(packed["bits"], str)
-    assert (unpack_outcomes(packed) == run).all()
+    packed = pack_samples(run.astype(float).tolist())
+    assert packed["n"] == 1001 and isinstance(packed["bits"], str)  # zeros and ones: one bit each
+    assert (unpack_samples(packed) == run).all()
+    losses = np.random.default_rng(0).gamma(2.0, 0.3, 999)
+    packed = pack_samples(losses.tolist())
+    assert packed["n"] == 999 and "f32" in packed
+    assert np.allclose(unpack_samples(packed), losses, rtol=1e-6)
+
+
+def test_per_input_values_that_do_not_read_back_are_refused() -> None:
+    packed = pack_samples([0.5, 1.5, 2.5])
+    with pytest.raises(ValueError, match="hold 3 values, not 4"):
+        unpack_samples({**packed, "n": 4})
+
+
+def _mean(row: ChangeEffect) -> float:
+    assert row.contribution is not None
+    return row.contribution.mean

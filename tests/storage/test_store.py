@@ -6,7 +6,7 @@ import pytest
 
 from evoforge import StorageError
 from evoforge.design import Design
-from evoforge.storage import NewGeneration, Store
+from evoforge.storage import Evidence, NewGeneration, Store
 
 
 def _design(i: int) -> Design:
@@ -50,14 +50,15 @@ def test_a_promotion_is_recorded_with_its_case_and_trial(storage: str) -> None:
     study = store.create_study("s", "{}")
     _finished(store, study.id, 0)
     case = store.open_promotion(study.id, 0, None)
-    evidence = {"significant": True}
+    evidence = Evidence((1, 2, 3), True, metric="val_loss", direction="min", mean_diff=0.1, ci=(0.05, 0.15))
     store.update_promotion(
         study.id, case.number, "promoted", evidence=evidence, generation=NewGeneration(0, 0.7, 0.69, "first")
     )
     (gen,) = store.generations(study.id)
-    assert (gen.number, gen.trial_number, gen.test_accuracy, gen.design) == (0, 0, 0.69, _design(0))
+    assert (gen.number, gen.trial_number, gen.held_out, gen.design) == (0, 0, 0.69, _design(0))
     assert store.artifact(study.id, 0) == b"weights"
     assert store.promotions(study.id)[0].evidence == evidence and store.promotions(study.id)[0].decided_by == "auto"
+    assert store.events(study.id, "promotion")[0].payload["evidence"] == evidence.to_dict()
     assert store.events(study.id, "promoted")[0].payload["generation"] == 0
 
 

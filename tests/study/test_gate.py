@@ -10,23 +10,15 @@ from evoforge import Store
 from evoforge._errors import StorageError
 from evoforge.cli import main
 from evoforge.goal import goal_from_dict
-from evoforge.proposers._registry import PROPOSERS
 from evoforge.study import run_study
 from evoforge.study._review import decide
-from evoforge.tasks._registry import TASKS
 from tests.conftest import strip_audit_chain
-from tests.study.toy import cell, toy_goal
+from tests.study.toy import TOY, cell, toy_goal
 
 BASE = cell()
 BETTER = cell(e0="nor_conv_3x3")  # +0.2 on every seed
 HELP_AND_NOTHING = cell(e0="nor_conv_3x3", e3="skip_connect")  # e0 helps, e3 does nothing
 EFFECTS = {"0:nor_conv_3x3": 0.2, "1:nor_conv_1x1": 0.1}
-
-
-@pytest.fixture(autouse=True)
-def _toy(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(TASKS, "toy", "tests.study.toy:ToyTask")
-    monkeypatch.setitem(PROPOSERS, "scripted", "tests.study.toy:ScriptedProposer")
 
 
 def _run(storage: str, cells: list[list[str]], trials: int, effects: dict[str, float] = EFFECTS, **extra: Any):  # type: ignore[no-untyped-def]
@@ -40,7 +32,7 @@ def _run(storage: str, cells: list[list[str]], trials: int, effects: dict[str, f
 def test_a_challenger_lucky_in_one_run_but_not_significantly_better_is_not_promoted(storage: str) -> None:
     # A tiny real gain (+0.001) drowned in run-to-run noise: the single run beats the champion, the evidence does not.
     effects = {"1:nor_conv_1x1": 0.001}
-    task = {"name": "toy", "effects": effects, "design_noise": 0.02}
+    task = {"name": TOY, "effects": effects, "design_noise": 0.02}
     goal = toy_goal([BASE, cell(e1="nor_conv_1x1")], 2, effects)
     goal["task"] = task
     goal["oversight"] = {"noise_margin": 0.0}
@@ -52,22 +44,22 @@ def test_a_challenger_lucky_in_one_run_but_not_significantly_better_is_not_promo
     trials = store.trials(study.id)
     assert trials[1].metrics["val_accuracy"] > trials[0].metrics["val_accuracy"]  # it won its single run
     case = store.promotions(study.id)[1]
-    assert case.trial_number == 1 and case.state == "declined" and not case.evidence["significant"]
-    assert case.evidence["ci"][0] < 0 < case.evidence["ci"][1]
+    assert case.trial_number == 1 and case.state == "declined" and case.evidence and not case.evidence.significant
+    assert case.evidence.ci is not None and case.evidence.ci[0] < 0 < case.evidence.ci[1]
     assert [g.trial_number for g in store.generations(study.id)] == [0]
 
 
 def test_a_challenger_behind_the_champion_on_its_first_retraining_is_stopped_early(storage: str) -> None:
     effects = {"1:nor_conv_1x1": 0.001}
     goal = toy_goal([BASE, cell(e1="nor_conv_1x1")], 2, effects)
-    goal["task"] = {"name": "toy", "effects": effects, "design_noise": 0.02}
+    goal["task"] = {"name": TOY, "effects": effects, "design_noise": 0.02}
     goal["oversight"] = {"noise_margin": 0.0}
     goal["search"]["seed"] = 1  # lucky single run (+0.027), then behind on the first evidence seed (-0.0009)
     run_study(goal_from_dict(goal), storage, workers=0)
     store = Store(storage)
     case = store.promotions(1)[1]
-    assert case.state == "declined" and case.evidence["stopped_early"]
-    assert "not ahead of the champion on the first 1 of 3 retrainings" in case.evidence["why"]
+    assert case.state == "declined" and case.evidence and case.evidence.stopped_early
+    assert "not ahead of the champion on the first 1 of 3 retrainings" in (case.evidence.why or "")
     challenger = store.trials(1)[1].design.hash
     assert sum(r.design_hash == challenger for r in store.replicates(1)) == 1  # two retrainings saved
 
@@ -79,9 +71,10 @@ def test_a_really_better_challenger_is_promoted_with_its_evidence(storage: str) 
     case = store.promotions(study.id)[1]
     assert case.state == "promoted" and case.route == "auto" and case.decided_by == "auto"
     evidence = case.evidence
-    assert evidence["significant"] and evidence["n"] == 3 and evidence["mean_diff"] == pytest.approx(0.2, abs=0.01)
-    assert evidence["ci"][0] > 0 and evidence["p_value"] < 0.05
-    assert gens[1].test_accuracy == pytest.approx(evidence["challenger_test"]) and "paired seeds" in gens[1].reason
+    assert evidence is not None and evidence.significant and evidence.n == 3
+    assert evidence.mean_diff == pytest.approx(0.2, abs=0.01) and evidence.metric == "val_accuracy"
+    assert evidence.ci is not None and evidence.ci[0] > 0 and evidence.p_value is not None and evidence.p_value < 0.05
+    assert gens[1].held_out == pytest.approx(evidence.challenger_held_out) and "paired seeds" in gens[1].reason
     # the champion's retrainings were reused: 3 seeds x 2 designs, plus the one variant (the champion itself)
     assert len(store.replicates(study.id)) == 6
 
@@ -91,10 +84,11 @@ def test_attribution_credits_the_change_that_helps_flags_the_one_that_does_nothi
 ) -> None:
     _, store, study = _run(storage, [BASE, HELP_AND_NOTHING], 3)
     case = store.promotions(study.id)[1]
-    helps, nothing = case.attribution["changes"]
-    assert helps["name"] == "edges[0]" and helps["effect"] == "helps" and not helps["flagged"]
-    assert helps["contribution"]["mean"] == pytest.approx(0.2, abs=0.01)
-    assert nothing["name"] == "edges[3]" and nothing["flagged"] and nothing["effect"] == "no measurable effect"
+    assert case.attribution is not None
+    helps, nothing = case.attribution.changes
+    assert helps.name == "edges[0]" and helps.effect == "helps" and not helps.flagged
+    assert helps.contribution is not None and helps.contribution.mean == pytest.approx(0.2, abs=0.01)
+    assert nothing.name == "edges[3]" and nothing.flagged and nothing.effect == "no measurable effect"
     simpler = store.trials(study.id)[2]  # the simpler variant, proposed as a trial like any other
     assert simpler.proposer == "attribution" and simpler.parents == (1,) and simpler.design.view["edges"] == BETTER
     assert "without edges[3]" in simpler.rationale and simpler.state == "complete"
@@ -184,7 +178,7 @@ def test_a_challenger_whose_retraining_fails_is_declined_without_waiting_for_the
     run_study(goal_from_dict(goal), storage, workers=0)
     store = Store(storage)
     case = store.promotions(1)[1]
-    assert case.state == "declined" and "no valid result" in case.evidence["why"]
+    assert case.state == "declined" and case.evidence and "no valid result" in (case.evidence.why or "")
     failed = [r for r in store.replicates(1) if r.metrics is None]
     assert len(failed) == 1 and "cannot be measured" in (failed[0].error or "")  # tried twice, recorded once
     assert [g.trial_number for g in store.generations(1)] == [0]

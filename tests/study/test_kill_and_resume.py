@@ -98,7 +98,7 @@ def test_kill_9_at_any_moment_then_resume_accounts_for_every_trial_exactly_once(
     assert sorted(complete_events) == sorted(by_number), "a trial was counted twice"
     gens = store.generations(study.id)
     assert [g.number for g in gens] == list(range(len(gens))) and gens
-    assert all(g.test_accuracy is not None for g in gens)
+    assert all(g.held_out is not None for g in gens)
     assert len(store.events(study.id, "requeued")) == 2
 
 
@@ -173,7 +173,7 @@ def test_a_coordinator_killed_while_gathering_evidence_finishes_the_case_on_resu
     assert cases and all(c.state in ("promoted", "declined") for c in cases)
     replicates = store.replicates(study.id)
     assert len(replicates) > half and len({(r.design_hash, r.seed) for r in replicates}) == len(replicates)
-    assert store.generations(study.id)[0].test_accuracy is not None
+    assert store.generations(study.id)[0].held_out is not None
     assert verify_chain(store, study).ok
 
 

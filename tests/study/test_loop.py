@@ -25,7 +25,7 @@ def test_a_study_spends_its_budget_exactly_and_promotes_champions(storage: str) 
     assert report.generation == gens[-1].number and len(gens) >= 2
     scores = [g.score for g in gens]
     assert scores == sorted(scores) and len(set(scores)) == len(scores)
-    assert all(g.test_accuracy is not None for g in gens)
+    assert all(g.held_out is not None for g in gens)
     best = max(t.metrics["val_accuracy"] for t in trials)
     assert 0 <= best - gens[-1].score <= 0.0025  # the champion is the best, or within the noise margin of it
 
@@ -115,11 +115,11 @@ def test_the_test_split_is_read_only_for_evidence(storage: str) -> None:
     store, study = _study(storage, "digits")
     assert all("test_accuracy" not in t.metrics for t in store.trials(study.id))
     gens = store.generations(study.id)
-    assert gens and all(g.test_accuracy is not None and 0.0 < g.test_accuracy <= 1.0 for g in gens)
+    assert gens and all(g.held_out is not None and 0.0 < g.held_out <= 1.0 for g in gens)
     assert store.artifact(study.id, gens[-1].trial_number) is not None
     replicates = store.replicates(study.id)
     assert all(r.metrics and 0.0 < r.metrics["test_accuracy"] <= 1.0 for r in replicates)
-    assert all(r.info["test_outcomes"]["n"] == 360 for r in replicates)  # per test input, for the bootstrap
+    assert all(r.info["samples"]["test_accuracy"]["n"] == 360 for r in replicates)  # per input, for the bootstrap
 
 
 def test_a_wall_time_budget_stops_the_study_cleanly_and_says_so(storage: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import random
-from typing import Any, ClassVar
+from typing import Any
 
 from pydantic import Field
 
@@ -13,9 +13,10 @@ from evoforge.design import Design
 from evoforge.goal import Search
 from evoforge.proposers import Proposal, Proposer
 from evoforge.spaces import NB201Space, Space
-from evoforge.tasks._base import EvalSettings, Task, TaskOptions, TrialResult
+from evoforge.tasks import EvalSettings, HeldOut, Task, TaskOptions, TrialResult
 
 BASE = ["avg_pool_3x3"] * 6
+TOY, SCRIPTED = "tests.study.toy:ToyTask", "tests.study.toy:ScriptedProposer"  # parts from outside the package
 
 
 class ToyOptions(TaskOptions):
@@ -28,7 +29,7 @@ class ToyOptions(TaskOptions):
 class ToyTask(Task):
     name = "toy"
     Options = ToyOptions
-    metrics: ClassVar[frozenset[str]] = frozenset({"val_accuracy", "params"})
+    metrics = frozenset({"val_accuracy", "params"})
 
     def __init__(self, options: ToyOptions) -> None:
         self.options = options
@@ -58,13 +59,13 @@ class ToyTask(Task):
         metrics = {"val_accuracy": self._value(design, seed, "val"), "params": params}
         return TrialResult(metrics, artifact=json.dumps({"seed": seed}).encode(), info={"epoch": 1})
 
-    def test_accuracy(self, design: Design, artifact: bytes | None) -> float:
+    def test(self, design: Design, artifact: bytes | None) -> HeldOut:
         if self.options.broken:
             edge, op = self.options.broken.split(":")
             if design.view["edges"][int(edge)] == op:
                 raise RuntimeError("this design cannot be measured on the test split")
         seed = json.loads(artifact or b'{"seed": 0}')["seed"]
-        return self._value(design, seed, "test")
+        return HeldOut({"val_accuracy": self._value(design, seed, "test")})
 
 
 def cell(**changes: str) -> list[str]:
@@ -99,10 +100,67 @@ class ScriptedProposer(Proposer):
 def toy_goal(cells: list[list[str]], trials: int, effects: dict[str, float], **extra: Any) -> dict[str, Any]:
     goal: dict[str, Any] = {
         "study": "toy",
-        "task": {"name": "toy", "effects": effects},
+        "task": {"name": TOY, "effects": effects},
         "objectives": {"val_accuracy": "max"},
         "budget": {"trials": trials},
-        "search": {"proposer": "scripted", "seed": 0, "options": {"cells": cells}},
+        "search": {"proposer": SCRIPTED, "seed": 0, "options": {"cells": cells}},
     }
     goal.update(extra)
     return goal
+
+
+class LossToyOptions(TaskOptions):
+    effects: dict[str, float] = Field(default_factory=dict, description='"edge:op" -> taken off the loss, everywhere')
+    val_only: dict[str, float] = Field(default_factory=dict, description='"edge:op" -> taken off the validation loss')
+    seed_noise: float = 0.01
+    design_noise: float = 0.002
+    inputs: int = 300  # held-out inputs, each with its own difficulty
+
+
+class LossToyTask(Task):
+    """Judged on a loss (lower is better): a design's true loss is 1 minus its per-edge effects; a run adds seed
+    noise; on the held-out split each input has a difficulty of its own, so a design is measured input by input.
+    ``val_only`` effects show on the validation split and nowhere else (a design that fits the validation data)."""
+
+    name = "loss_toy"
+    Options = LossToyOptions
+    metrics = frozenset({"val_loss"})
+    curve_metrics = frozenset()
+
+    def __init__(self, options: LossToyOptions) -> None:
+        self.options = options
+
+    def space(self, options: dict[str, Any]) -> NB201Space:
+        return NB201Space()
+
+    def fidelities(self, design: Design) -> list[int]:
+        return []
+
+    def _gain(self, design: Design, effects: dict[str, float]) -> float:
+        edges = design.view["edges"]
+        return sum(v for k, v in effects.items() if edges[int(k.split(":")[0])] == k.split(":")[1])
+
+    def evaluate(
+        self,
+        design: Design,
+        seed: int,
+        settings: EvalSettings,
+        until: int | None = None,
+        checkpoint: bytes | None = None,
+    ) -> TrialResult:
+        o = self.options
+        loss = 1.0 - self._gain(design, o.effects) - self._gain(design, o.val_only)
+        loss += random.Random(f"val:{seed}").gauss(0, o.seed_noise)
+        loss += random.Random(f"val:{seed}:{design.hash}").gauss(0, o.design_noise)
+        return TrialResult({"val_loss": loss}, artifact=json.dumps({"seed": seed}).encode())
+
+    def test(self, design: Design, artifact: bytes | None) -> HeldOut:
+        o = self.options
+        seed = json.loads(artifact or b'{"seed": 0}')["seed"]
+        base = 1.0 - self._gain(design, o.effects) + random.Random(f"test:{seed}").gauss(0, o.seed_noise)
+        own = random.Random(f"test:{seed}:{design.hash}")
+        losses = [base + 0.3 * random.Random(f"input:{i}").random() + own.gauss(0, 0.05) for i in range(o.inputs)]
+        return HeldOut({"val_loss": sum(losses) / len(losses)}, {"val_loss": losses})
+
+
+LOSS_TOY = "tests.study.toy:LossToyTask"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +56,7 @@ def test_nasbench201_lookup_returns_recorded_values() -> None:
     best = max(task.table, key=lambda k: task.table[k].val_mean)  # type: ignore[attr-defined]
     design = NB201Space().from_arch_string(best)
     assert task.table[best].val_mean == pytest.approx(91.606667, abs=1e-3)  # type: ignore[attr-defined]
-    assert task.test_accuracy(design, None) == pytest.approx(0.943733, abs=1e-5)
+    assert task.test(design, None).metrics["val_accuracy"] == pytest.approx(0.943733, abs=1e-5)
     seeds = {v / 100 for v in task.table[best].val_seeds}  # type: ignore[attr-defined]
     values = {task.evaluate(design, s, EvalSettings()).metrics["val_accuracy"] for s in range(40)}
     assert values <= seeds and len(values) > 1  # one seed at random: noisy, as real training is
@@ -66,3 +67,37 @@ def test_nasbench201_lookup_returns_recorded_values() -> None:
 def test_nasbench201_table_has_every_cell() -> None:
     task = make_task({"name": "nasbench201", "path": NB201_PATH})
     assert len(task.table) == 15625  # type: ignore[attr-defined]
+
+
+def _write_csv(path: Path, header: list[str], rows: Sequence[Sequence[object]]) -> str:
+    path.write_text("\n".join(",".join(str(cell) for cell in row) for row in [header, *rows]) + "\n")
+    return str(path)
+
+
+def test_arrays_csv_label_column_by_name_holds_class_names(tmp_path: Path) -> None:
+    species = ["setosa", "virginica", "versicolor"] * 20
+    rows = [[i, name, i % 7 / 7] for i, name in enumerate(species)]  # the first feature is the row's number
+    csv = _write_csv(tmp_path / "iris.csv", ["row", "species", "petal"], rows)
+    by_name = make_task({"name": "arrays", "path": csv, "label_column": "species"})
+    by_index = make_task({"name": "arrays", "path": csv, "label_column": 1})
+    s = by_name.splits  # type: ignore[attr-defined]
+    assert s.x_train.shape == (36, 2) and s.class_names == ("setosa", "versicolor", "virginica")
+    assert [s.class_names[y] for y in s.y_train] == [species[int(x[0])] for x in s.x_train]
+    assert np.array_equal(s.x_val, by_index.splits.x_val)  # type: ignore[attr-defined]
+
+
+def test_arrays_numeric_csv_labels_keep_their_numeric_order(tmp_path: Path) -> None:
+    rows = [[i, 10 if i % 2 else 2] for i in range(40)]
+    task = make_task({"name": "arrays", "path": _write_csv(tmp_path / "d.csv", ["x", "label"], rows)})
+    assert task.splits.class_names == ("2", "10")  # type: ignore[attr-defined]
+
+
+def test_arrays_csv_errors_name_the_column_or_cell(tmp_path: Path) -> None:
+    csv = _write_csv(tmp_path / "d.csv", ["a", "b", "kind"], [[1, 2, "x"], [3, "n/a", "y"]])
+    with pytest.raises(GoalError, match=r"^task\.label_column: no column 'label'; the header has a, b, kind$"):
+        make_task({"name": "arrays", "path": csv, "label_column": "label"})
+    with pytest.raises(GoalError, match=r"^task\.label_column: 3 is outside the 3 columns$"):
+        make_task({"name": "arrays", "path": csv, "label_column": 3})
+    task = make_task({"name": "arrays", "path": csv})
+    with pytest.raises(ValueError, match=r"^task\.path: d\.csv line 3, column 'b': 'n/a' is not a number$"):
+        task.load()

@@ -63,7 +63,7 @@ def test_the_program_as_written_runs_in_the_sandbox_and_its_printed_metrics_come
     assert isinstance(space, CodeSpace) and "evoforge_trial" in space.allow_imports
     result = task.evaluate(space.seed, seed=7, settings=EvalSettings())
     assert result.metrics == {"val_accuracy": pytest.approx(40 / 60), "seed": 7.0}  # test_* is held out
-    assert task.test_accuracy(space.seed, result.artifact) == pytest.approx(20 / 30)
+    assert task.test(space.seed, result.artifact).metrics["val_accuracy"] == pytest.approx(20 / 30)
     better = task.evaluate(_edited(task, "return False", "return x % 3 == 0"), seed=7, settings=EvalSettings())
     assert better.metrics["val_accuracy"] == 1.0
 
@@ -178,5 +178,5 @@ def test_the_example_training_file_trains_in_the_sandbox(monkeypatch: pytest.Mon
     task = make_task({"name": "user_code", "file": "examples/user_code/train.py", "eval": "python train.py"})
     result = task.evaluate(task.space({}).seed, seed=0, settings=EvalSettings())
     assert 0.1 < result.metrics["val_accuracy"] <= 1.0 and "train_time_s" in result.metrics
-    assert 0.1 < task.test_accuracy(task.space({}).seed, result.artifact) <= 1.0
+    assert 0.1 < task.test(task.space({}).seed, result.artifact).metrics["val_accuracy"] <= 1.0
     assert json.loads(result.artifact or b"{}").keys() == {"val_accuracy", "test_accuracy", "train_time_s"}
