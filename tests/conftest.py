@@ -142,3 +142,16 @@ def postgres_database(postgres_server: str) -> Iterator[str]:
     """A fresh database on the PostgreSQL test server."""
     with fresh_database(postgres_server) as url:
         yield url
+
+
+@pytest.fixture
+def user_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder of the user's own, outside every package, holding their objective (``user_obj.py``, a copy of
+    ``tests/objective/user_objective.py``), on ``sys.path`` as a user's working directory would be."""
+    import shutil
+
+    folder = tmp_path / "project"
+    folder.mkdir()
+    shutil.copy(ROOT / "tests" / "objective" / "user_objective.py", folder / "user_obj.py")
+    monkeypatch.syspath_prepend(str(folder))
+    return folder

@@ -7,10 +7,14 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from evoforge import _codec
+
 
 @dataclass(frozen=True)
 class Job:
-    """A call to run somewhere: ``fn`` is ``"module:function"``, called as ``fn(payload)``.
+    """A call to run somewhere: ``fn`` is ``"module:function"``, called as ``fn(payload)``. The payload and the value
+    it returns are JSON values and bytes (``evoforge._codec``): that is all that crosses to a worker and back, never a
+    pickle, and a tuple comes back as a list.
 
     ``key`` identifies the job to its submitter (evoforge uses the trial number); ``timeout_s`` is the wall-clock
     limit of the call once it has started. Two optional resource caps, enforced only by executors with worker
@@ -78,6 +82,24 @@ class Executor(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.shutdown()
+
+
+def encode_job(job: Job) -> bytes:
+    return _codec.pack({k: getattr(job, k) for k in ("key", "fn", "payload", "timeout_s", "cpu_s", "memory_mb")})
+
+
+def decode_job(data: bytes) -> Job:
+    return Job(**_codec.unpack(data))
+
+
+def call(fn: str, payload: Any) -> Any:
+    """``fn(payload)`` as a worker runs it: the payload as it arrives from another process (packed and unpacked),
+    and the value as it will leave (``TypeError`` naming the problem when it is not JSON values and bytes)."""
+    value = resolve(fn)(_codec.unpack(_codec.pack(payload)))
+    try:
+        return _codec.unpack(_codec.pack(value))
+    except TypeError as exc:
+        raise TypeError(f"the job's value cannot go back to the coordinator: {exc}") from None
 
 
 @cache

@@ -3,7 +3,7 @@ from __future__ import annotations
 import time
 import traceback
 
-from evoforge.executors._base import Executor, Job, Outcome, resolve
+from evoforge.executors._base import Executor, Job, Outcome, call
 
 
 class InlineExecutor(Executor):
@@ -33,7 +33,7 @@ class InlineExecutor(Executor):
         for job in self._queue:
             start = time.time()
             try:
-                value = resolve(job.fn)(job.payload)
+                value = call(job.fn, job.payload)  # what crosses to a worker and back, as it would cross
                 out.append(Outcome(job.key, True, value, None, start, time.time()))
             except Exception:
                 out.append(Outcome(job.key, False, None, traceback.format_exc(), start, time.time()))

@@ -11,8 +11,9 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
+from evoforge import _codec
 from evoforge._errors import EvoforgeError
-from evoforge.executors._base import Executor, Job, Outcome
+from evoforge.executors._base import Executor, Job, Outcome, encode_job
 from evoforge.executors._worker import worker_main
 
 MAX_START_FAILURES = 3
@@ -123,13 +124,14 @@ class LocalPool(Executor):
             self._kill(idle)
             idle = self._slots[index] = self._start()
         idle.job, idle.started_at = job, None
+        data = encode_job(job)  # JSON values and bytes: raises TypeError for anything else, before it is sent
         try:
-            idle.conn.send(job)
+            idle.conn.send_bytes(data)
         except (BrokenPipeError, ConnectionResetError, EOFError):
             self._kill(idle)
             idle = self._slots[index] = self._start()
             idle.job = job
-            idle.conn.send(job)
+            idle.conn.send_bytes(data)
 
     def wait(self, timeout: float | None = None) -> list[Outcome]:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -190,15 +192,16 @@ class LocalPool(Executor):
     def _receive(self, slot: _Slot) -> Outcome | None:
         assert slot.job is not None
         try:
-            message = slot.conn.recv()
-        except (EOFError, OSError):
+            message = _codec.unpack(slot.conn.recv_bytes())
+        except (EOFError, OSError, ValueError):  # gone, or what came back is not a message (a dying worker's)
             return self._replace(self._slots.index(slot), None)
         if message[0] == "started":
             slot.started_at, slot.alive_once = message[2], True
             return None
         job, slot.job = slot.job, None
         ok = message[0] == "ok"
-        return Outcome(job.key, ok, message[2] if ok else None, None if ok else message[2], slot.started_at, message[3])
+        finished = message[3] or time.time()
+        return Outcome(job.key, ok, message[2] if ok else None, None if ok else message[2], slot.started_at, finished)
 
     def _replace(self, index: int, reason: str | None) -> Outcome:
         """Kill and replace a worker; ``reason`` None means it died by itself, and its exit status says how."""
@@ -241,7 +244,7 @@ class LocalPool(Executor):
         for slot in self._slots:
             if slot.job is None and slot.process.is_alive():
                 with contextlib.suppress(OSError):
-                    slot.conn.send(None)
+                    slot.conn.send_bytes(b"")
         for slot in self._slots:
             slot.process.join(timeout=2 if slot.job is None else 0)
             self._kill(slot)

@@ -7,13 +7,16 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
+from evoforge import _codec
 from evoforge.executors._base import Executor, Job, Outcome, resolve
 
 
-def _run(fn: str, payload: Any) -> tuple[Any, float, float]:
-    """The job, in a Ray worker: its value and when it started and finished there."""
+def _run(fn: str, payload: bytes) -> bytes:
+    """The job, in a Ray worker: its value and when it started and finished there, packed (JSON values and bytes
+    cross, never a pickle of ours)."""
     started = time.time()
-    return resolve(fn)(payload), started, time.time()
+    value = resolve(fn)(_codec.unpack(payload))
+    return _codec.pack([value, started, time.time()])
 
 
 @dataclass
@@ -70,7 +73,7 @@ class RayExecutor(Executor):
             options["resources"] = self.resources
         if job.memory_mb is not None:
             options["memory"] = int(job.memory_mb * 2**20)
-        ref = self._task.options(**options).remote(job.fn, job.payload)
+        ref = self._task.options(**options).remote(job.fn, _codec.pack(job.payload))
         self._flights[ref] = _Flight(job, time.time())
 
     @property
@@ -98,7 +101,7 @@ class RayExecutor(Executor):
 
         flight = self._flights.pop(ref)
         try:
-            value, started, finished = ray.get(ref)
+            value, started, finished = _codec.unpack(ray.get(ref))
         except RayTaskError as exc:
             return Outcome(flight.job.key, False, None, _traceback(exc), flight.submitted, time.time())
         except ray.exceptions.RayError as exc:  # the worker, its node or the result was lost

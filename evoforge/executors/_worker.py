@@ -14,7 +14,8 @@ import traceback
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
 
-from evoforge.executors._base import resolve
+from evoforge import _codec
+from evoforge.executors._base import decode_job, resolve
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -60,20 +61,22 @@ def worker_main(conn: Connection, parent_pid: int) -> None:
     _die_with_parent(parent_pid)
     while True:
         try:
-            job = conn.recv()
+            data = conn.recv_bytes()
         except (EOFError, OSError):
             return
-        if job is None:
+        if not data:  # the pool's word to stop
             return
-        conn.send(("started", job.key, time.time()))
+        job = decode_job(data)
+        conn.send_bytes(_codec.pack(["started", job.key, time.time()]))
         try:
             fn = resolve(job.fn)  # imports (torch, the task's module) before the cap: start-up is not the job's
             with _cpu_cap(job.cpu_s):
                 value = fn(job.payload)
-            message = ("ok", job.key, value, time.time())
+            message = ["ok", job.key, value, time.time()]
         except BaseException:
-            message = ("error", job.key, traceback.format_exc(), time.time())
+            message = ["error", job.key, traceback.format_exc(), time.time()]
         try:
-            conn.send(message)
-        except Exception:
-            conn.send(("error", job.key, "result could not be sent back:\n" + traceback.format_exc(), time.time()))
+            packed = _codec.pack(message)
+        except TypeError as exc:  # the value is not JSON values and bytes: it cannot cross (nothing is pickled)
+            packed = _codec.pack(["error", job.key, f"the job's value cannot go back to the coordinator: {exc}", 0.0])
+        conn.send_bytes(packed)

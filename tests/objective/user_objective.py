@@ -27,8 +27,14 @@ def objective(trial):
     l1_ratio = trial.suggest_float("l1_ratio", 0.0, 1.0) if penalty == "elasticnet" else 0.15  # define-by-run
     epochs = trial.suggest_int("epochs", 3, 9)
     model = SGDClassifier(
-        loss="log_loss", alpha=alpha, penalty=penalty, l1_ratio=l1_ratio, learning_rate="constant", eta0=eta0,
-        average=True, random_state=trial.seed,
+        loss="log_loss",
+        alpha=alpha,
+        penalty=penalty,
+        l1_ratio=l1_ratio,
+        learning_rate="constant",
+        eta0=eta0,
+        average=True,
+        random_state=trial.seed,
     )
     x_eval, y_eval = (X_TEST, Y_TEST) if trial.split == "test" else (X_VAL, Y_VAL)
     losses = None
