@@ -105,10 +105,10 @@ class PythonTask(Task):
         trial = Trial(design, number=-1, seed=seed, split="test")
         metrics, samples = self._metrics(objective(self.options.objective)(trial))
         info = {**trial.record(), "split_read": trial.split_read}
-        held = (
-            HeldOut(metrics, samples) if trial.split_read else HeldOut({}, note="the objective never read trial.split")
-        )
-        return TrialResult(metrics, info=info), held
+        if not trial.split_read:
+            return TrialResult(metrics, info=info), HeldOut({}, note="the objective never read trial.split")
+        declared = {k: v for k, v in metrics.items() if k in self.metrics}  # the goal's own names, held out
+        return TrialResult(metrics, info=info), HeldOut(declared, {k: v for k, v in samples.items() if k in declared})
 
     def _metrics(self, returned: Any) -> tuple[dict[str, float], dict[str, list[float]]]:
         """The objective's return value as named metrics (a sequence inside a dict is per-input values: the metric

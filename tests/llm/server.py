@@ -46,10 +46,12 @@ def not_a_completion() -> Behaviour:
 
 
 class ScriptedServer:
-    """Serves the scripted behaviours in order; once they are used up, every request gets HTTP 503."""
+    """Serves the scripted behaviours in order; once they are used up, every request gets ``default`` (HTTP 503
+    unless set)."""
 
     def __init__(self) -> None:
         self.script: deque[Behaviour] = deque()
+        self.default: Behaviour | None = None
         self.requests: list[dict[str, Any]] = []  # {"path": ..., "body": the JSON sent, "headers": {...}}
         self._lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -76,7 +78,9 @@ class ScriptedServer:
     def _next(self, request: dict[str, Any]) -> Behaviour:
         with self._lock:
             self.requests.append(request)
-            return self.script.popleft() if self.script else error(503, "the script has no reply left")
+            if self.script:
+                return self.script.popleft()
+            return self.default or error(503, "the script has no reply left")
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
