@@ -70,3 +70,12 @@ def test_a_task_object_gives_the_section_that_builds_it_again(plugins: Path) -> 
     task = cls(cls.Options(val_fraction=0.25))  # type: ignore[call-arg]
     assert task_config(task) == {"name": "regression_task:RegressionTask", "val_fraction": 0.25}
     assert task_config(TASK_PARTS.load("digits")()) == {"name": "digits"}  # type: ignore[call-arg]
+
+
+def test_an_executor_named_by_import_path_is_built_with_its_capacity() -> None:
+    from evoforge.executors import InlineExecutor, make_executor
+
+    executor = make_executor("evoforge.executors._inline:InlineExecutor", 3)
+    assert isinstance(executor, InlineExecutor) and executor.capacity == 3
+    with pytest.raises(GoalError, match="--address: only the ray executor joins a cluster"):
+        make_executor("local", 2, address="auto")

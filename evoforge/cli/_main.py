@@ -38,8 +38,8 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run or resume the study a goal file describes")
     run.add_argument("goal", help="goal file (YAML)")
     _run_args(run, DEFAULT_STORAGE)
-    where = "where trials run (ray: pip install evoforge[ray])"
-    run.add_argument("--executor", choices=("local", "ray"), default="local", help=where)
+    where = "where trials run: local, ray (pip install evoforge[ray]), or an Executor class as package.module:Class"
+    run.add_argument("--executor", default="local", help=where)
     run.add_argument("--address", default=None, help="with --executor ray: the cluster to join (default: start one)")
     standby = "if another coordinator runs the study, wait and take over when it stops or dies (instead of refusing)"
     run.add_argument("--standby", action="store_true", help=standby)
