@@ -217,4 +217,6 @@ def trial_row(t: TrialRecord, proposal: dict[str, Any] | None = None) -> dict[st
         "attempts": t.attempts,
         "genes": t.design.genes,
         "proposal": proposal or {},
+        # An objective's trial: the parameters it actually received (drawn ones included) and what it kept.
+        **{k: t.info[k] for k in ("params", "user_attrs") if k in t.info},
     }
