@@ -121,7 +121,7 @@ class Coordinator:
                     return str(exc)
                 if trial is None:
                     return None
-                work = TrialWork(trial.number, self.book.paused.get(trial.number, (0, None))[0])
+                work = TrialWork(trial.number)
             self._submit(work)
         return None
 
@@ -252,7 +252,7 @@ class Coordinator:
         self.book.milestone(trial, epoch, checkpoint if go_on else None, payload)
         if go_on:
             if self.executor.running < self.executor.capacity:
-                self._submit(TrialWork(trial.number, epoch))
+                self._submit(TrialWork(trial.number))
             else:  # a recovered result at a milestone, more of them than workers: it waits its turn
                 self.book.resume_first(trial)
             return

@@ -13,10 +13,10 @@ RETRAIN_FN = "evoforge.study._worker:replicate"
 
 @dataclass(frozen=True)
 class TrialWork:
-    """Trial ``number`` trained from epoch ``piece`` (0: from scratch) to its next stop."""
+    """Trial ``number`` trained from where it stands (the trial book's checkpoint, or from scratch) to its next
+    stop."""
 
     number: int
-    piece: int
 
 
 @dataclass(frozen=True)

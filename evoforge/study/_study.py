@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable
 
 from evoforge._errors import GoalError
+from evoforge.design import Design
 from evoforge.executors import Executor, InlineExecutor, LocalPool, make_executor
 from evoforge.goal import Goal, Search, goal_from_json
 from evoforge.oversight import require_intact
@@ -165,21 +166,20 @@ def eval_settings(goal: Goal, workers: int) -> EvalSettings:
     )
 
 
-def _pieces(setup: Setup, scheduler: Scheduler, design: object) -> int:
+def _pieces(setup: Setup, scheduler: Scheduler, design: Design) -> int:
     """How many pieces a trial of ``design`` may be trained in under the study's scheduler (1 without one)."""
-    fidelities = setup.task.fidelities(design)  # type: ignore[arg-type]
+    fidelities = setup.task.fidelities(design)
     brackets = setup.goal.scheduler.brackets
     return max(1, *(len(scheduler.stops(n, fidelities)) for n in range(brackets)))
 
 
-def _feasible(setup: Setup, design: object) -> bool:
+def _feasible(setup: Setup, design: Design) -> bool:
+    """Whether ``design`` may be proposed at all: valid in the space and within the constraints known up front."""
     try:
-        setup.space.validate(design)  # type: ignore[arg-type]
+        setup.space.validate(design)
     except ValueError:
         return False
-    if not setup.goal.constraints:
-        return True
-    return not setup.goal.violations(setup.space.static_metrics(design))  # type: ignore[arg-type]
+    return not setup.goal.constraints or not setup.goal.violations(setup.space.static_metrics(design))
 
 
 def pinned_search(store: Store, study: StudyRecord, setup: Setup) -> tuple[Search, dict[str, int]]:

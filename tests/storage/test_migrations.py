@@ -67,3 +67,37 @@ def test_stores_opened_at_the_same_moment_are_migrated_once(storage: str) -> Non
         thread.join()
     assert errors == []
     assert _versions(storage) == [_head()]
+
+
+def test_a_store_of_revision_0002_gets_held_out_scores_and_drops_what_was_pickled(storage: str) -> None:
+    store = Store(storage)
+    study = store.create_study("old", "{}")
+    engine = create_engine(storage)
+    with engine.begin() as c:  # the store as revision 0002 left it
+        c.execute(text("ALTER TABLE generations RENAME COLUMN held_out TO test_accuracy"))
+        c.execute(text("UPDATE alembic_version SET version_num = '0002'"))
+        c.execute(text("INSERT INTO designs (hash, space, genes_json) VALUES ('d', 'x', '{}')"))
+        c.execute(
+            text(
+                "INSERT INTO trials (study_id, number, design_hash, state, proposer, rationale, seed, attempts, "
+                "created_at) VALUES (:s, 0, 'd', 'running', 'p', '', 1, 1, 0)"
+            ),
+            {"s": study.id},
+        )
+        c.execute(
+            text(
+                "INSERT INTO generations (study_id, number, trial_id, score, test_accuracy, reason, created_at) "
+                "VALUES (:s, 0, 1, 0.9, 0.87, 'first', 0)"
+            ),
+            {"s": study.id},
+        )
+        pickled = b"\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00}\x94."
+        c.execute(
+            text("INSERT INTO results (trial_id, attempt, piece, data, created_at) VALUES (1, 1, 0, :d, 0)"),
+            {"d": pickled},
+        )
+        c.execute(text("INSERT INTO checkpoints (trial_id, epoch, data) VALUES (1, 3, :d)"), {"d": b"PK\x03\x04torch"})
+    migrated = Store(storage)
+    assert _versions(storage) == [_head()]
+    assert migrated.generations(study.id)[0].held_out == 0.87  # renamed, kept
+    assert migrated.spooled(study.id) == {} and migrated.checkpoints(study.id) == {}  # never read: run again

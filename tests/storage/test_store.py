@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from evoforge import StorageError
 from evoforge.design import Design
@@ -201,3 +202,39 @@ def test_a_report_keeps_the_checkpoint_a_paused_trial_goes_on_from_until_it_fini
     assert [e.payload["epoch"] for e in store.events(study.id, "report")] == [1, 3]
     store.finish_trial(study.id, 0, "pruned", metrics={"val_accuracy": 0.2})
     assert store.checkpoints(study.id) == {}
+
+
+def test_a_spooled_result_is_kept_as_json_and_bytes_never_pickled(storage: str) -> None:
+    from evoforge._codec import MAGIC
+
+    store = Store(storage)
+    study = store.create_study("s", "{}")
+    _finished(store, study.id, 0)
+    store.add_trial(study.id, 1, _design(1), proposer="p", operator=None, rationale="", parents=(), seed=1)
+    store.mark_running(study.id, 1)
+    kept = {"value": {"metrics": {"val_loss": 0.5}, "artifact": b"\x00weights", "info": {}}, "started_at": 1.0}
+    store.spool_result(study.id, 1, 1, 0, kept)
+    with store.engine.connect() as c:
+        (data,) = c.exec_driver_sql("SELECT data FROM results").one()
+    assert bytes(data).startswith(MAGIC) and b"\x80\x04" not in bytes(data)[:2]  # the codec's blob, not a pickle
+    assert store.spooled(study.id) == {1: (0, kept)}
+
+
+def test_a_spooled_result_that_does_not_read_back_is_no_result(storage: str) -> None:
+    store = Store(storage)
+    study = store.create_study("s", "{}")
+    store.add_trial(study.id, 0, _design(0), proposer="p", operator=None, rationale="", parents=(), seed=1)
+    store.mark_running(study.id, 0)
+    store.spool_result(study.id, 0, 1, 0, {"value": {}})
+    with store.writer.begin() as c:  # what a hostile writer of the table might leave: a pickle
+        c.execute(text("UPDATE results SET data = :d"), {"d": b"\x80\x04\x95cos\nsystem\n"})
+    assert store.spooled(study.id) == {}  # ignored: its trial runs again
+
+
+def test_a_new_sqlite_store_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    Store(f"sqlite:///{tmp_path / 'new.db'}")
+    assert (tmp_path / "new.db").stat().st_mode & 0o777 == 0o600
+    (tmp_path / "shared.db").touch(mode=0o664)
+    (tmp_path / "shared.db").chmod(0o664)
+    Store(f"sqlite:///{tmp_path / 'shared.db'}")  # an existing file keeps the mode its owner gave it
+    assert (tmp_path / "shared.db").stat().st_mode & 0o777 == 0o664
