@@ -169,14 +169,11 @@ def _direction(text: str) -> str:
 def _reference(objective: Callable[[Trial], Any], workers: int, executor: str | Executor) -> str:
     """How other processes find ``objective``: ``package.module:name``, or ``path/to/script.py:name`` for a function
     of the running script; one defined where no other process can import it is found in this process only."""
-    module_name, qualname = getattr(objective, "__module__", None), getattr(objective, "__qualname__", "")
-    module = sys.modules.get(module_name or "")
-    importable = qualname and "<" not in qualname and getattr(module, qualname.split(".")[0], None) is not None
-    if importable and module_name not in ("__main__", "__mp_main__"):
-        return f"{module_name}:{qualname}"
-    path = getattr(module, "__file__", None)
-    if importable and path:
-        return f"{Path(path).resolve()}:{qualname}"
+    reference = _importable(objective)
+    if reference is not None:
+        IN_PROCESS[reference] = objective  # in this process (workers=0) the object itself, not a second import
+        return reference
+    qualname = getattr(objective, "__qualname__", "")
     if workers != 0 or executor != "local":
         raise GoalError(
             f"the objective {qualname or objective!r} is defined where other processes cannot import it (inside a "
@@ -185,6 +182,19 @@ def _reference(objective: Callable[[Trial], Any], workers: int, executor: str | 
     reference = f"{IN_PROCESS_PREFIX}{(qualname or 'objective').replace('<', '').replace('>', '')}"
     IN_PROCESS[reference] = objective
     return reference
+
+
+def _importable(objective: Callable[[Trial], Any]) -> str | None:
+    """``package.module:name``, or ``path/to/script.py:name`` for a function of the running script; None when no
+    other process could import it."""
+    module_name, qualname = getattr(objective, "__module__", None), getattr(objective, "__qualname__", "")
+    module = sys.modules.get(module_name or "")
+    if not qualname or "<" in qualname or getattr(module, qualname.split(".")[0], None) is None:
+        return None
+    if module_name not in ("__main__", "__mp_main__"):
+        return f"{module_name}:{qualname}"
+    path = getattr(module, "__file__", None)
+    return f"{Path(path).resolve()}:{qualname}" if path else None
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

@@ -165,17 +165,21 @@ def _pruned(exc: BaseException) -> bool:
     return isinstance(exc, TrialPruned) or type(exc).__name__ == "TrialPruned"
 
 
-@lru_cache(maxsize=16)
 def objective(reference: str) -> Callable[[Trial], Any]:
-    """The function a reference names: an in-process one, ``path/to/file.py:name`` or ``package.module:name``."""
+    """The function a reference names: the object ``optimize`` was given in this process, else one imported from
+    ``path/to/file.py:name`` or ``package.module:name`` (once per process)."""
+    if reference in IN_PROCESS:
+        return IN_PROCESS[reference]
     if reference.startswith(IN_PROCESS_PREFIX):
-        found = IN_PROCESS.get(reference)
-        if found is None:
-            raise GoalError(
-                "task.objective: this objective was defined in another process (a notebook or an interactive "
-                "session); run it with workers=0, or define it in a file"
-            )
-        return found
+        raise GoalError(
+            "task.objective: this objective was defined in another process (a notebook or an interactive "
+            "session); run it with workers=0, or define it in a file"
+        )
+    return _imported(reference)
+
+
+@lru_cache(maxsize=16)
+def _imported(reference: str) -> Callable[[Trial], Any]:
     where, _, name = reference.rpartition(":")
     if where.endswith(".py"):
         return _from_file(Path(where), name)
