@@ -45,6 +45,8 @@ def format_status(view: dict[str, Any]) -> str:
     if champ:
         m = champ["metrics"]
         lines.append(f"champion    trial #{champ['trial']}  design {champ['design']}")
+        if champ.get("params"):
+            lines.append("            params: " + ", ".join(f"{k}={_num(v)}" for k, v in champ["params"].items()))
         held = champ.get("held_out") or {}
         if held.get("value") is not None:
             lines.append(

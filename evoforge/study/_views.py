@@ -64,6 +64,7 @@ def status_view(store: Store, study: StudyRecord) -> dict[str, Any]:
             "held_out": _held_out(goal, g.held_out),
             "estimated": trial.info.get("estimated", []),
             "measured_on": {k: trial.info[k] for k in ("device", "threads", "latency_batch") if k in trial.info},
+            **({"params": trial.info["params"]} if "params" in trial.info else {}),  # an objective's, as received
         }
     return {
         "study": study.name,
