@@ -12,6 +12,7 @@ from typing import Any
 
 from evoforge._errors import EvoforgeError
 from evoforge.executors import Executor, Job, Outcome
+from evoforge.goal import Search
 from evoforge.proposers import Proposer, ProposerExhausted
 from evoforge.schedulers import Scheduler
 from evoforge.storage import Store, StoreUnavailable, StudyRecord, TrialRecord, TrialState
@@ -47,6 +48,7 @@ class Parts:
     scheduler: Scheduler
     front: StudyFront
     spend: Spend
+    search: Search  # the search settings as pinned when the study first ran
 
 
 class Coordinator:
@@ -306,7 +308,7 @@ class Coordinator:
             return
         insights = self.parts.proposer.insights()
         if insights:
-            search = self.setup.search
+            search = self.parts.search
             extra = {"after": done, "proposer": search.proposer, "profile": search.profile}
             self.store.log_event(
                 self.study.id, "designer", {**extra, "transfer_from": search.transfer_from, **insights}

@@ -129,7 +129,7 @@ class Study:
         gate = Gate(goal, store, study, setup.space)
         evidence = EvidenceRunner(gate, book, lambda d: _pieces(setup, scheduler, d), lambda d: _feasible(setup, d))
         evidence.recover()
-        return Parts(book, evidence, proposer, scheduler, front, Spend.of(store, study.id)), spooled
+        return Parts(book, evidence, proposer, scheduler, front, Spend.of(store, study.id), search), spooled
 
 
 def _named(goal: Goal, proposer: Proposer | None, scheduler: Scheduler | None) -> Goal:
