@@ -2,11 +2,13 @@
 
 A design is the parameters' values by name. The space knows a parameter once a trial that asked for it has come
 back (with the range it was asked from; a range asked differently later is widened to cover both). Until the first
-trial comes back the space knows nothing, so that trial runs alone (``waiting``). A design need not name every
-parameter the objective asks for: one it does not name is drawn from the range asked, with a generator seeded by
-the design's hash, so a design always stands for the same values (a retraining of it on another seed trains the
-same parameters) and ``resolve`` gives them back. A parameter that only matters under some choices (a branch not
-taken) is still carried by every design; two designs that differ only there are trained as two.
+trial comes back the space knows nothing, so that trial runs alone (``waiting``), its design holding only a number
+drawn from the search's seed (``~draw``). A design need not name every parameter the objective asks for: one it
+does not name is drawn from the range asked, with a generator seeded by the design's hash, so a design always stands
+for the same values (a retraining of it on another seed trains the same parameters) and ``resolve`` gives them
+back; once a design names every known parameter, ``~draw`` no longer matters (``canonical``). A parameter that only
+matters under some choices (a branch not taken) is still carried by every design; two designs that differ only
+there are trained as two.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from evoforge.objective._distributions import (
 )
 from evoforge.spaces import Mutation, Space
 from evoforge.spaces._base import Genes, OperatorFn
+
+DRAW = "~draw"  # not a parameter: what a design that names none is drawn from
 
 
 def drawn(design_hash: str, name: str, distribution: Distribution) -> Any:
@@ -65,6 +69,8 @@ class ParamSpace(Space):
 
     # -- designs -----------------------------------------------------------------------------------------------------
     def sample(self, rng: random.Random) -> Design:
+        if not self.distributions:  # nothing known yet: the objective draws every value, from this number
+            return Design.make(self.name, {DRAW: rng.randrange(2**31)})
         return Design.make(self.name, {name: d.sample(rng) for name, d in self.distributions.items()})
 
     def resolve(self, design: Design) -> dict[str, Any]:
@@ -72,8 +78,20 @@ class ParamSpace(Space):
         genes = design.view
         return {n: genes[n] if n in genes else drawn(design.hash, n, d) for n, d in self.distributions.items()}
 
+    def canonical(self, design: Design) -> str:
+        """The design's own hash; but a design that names every known parameter computes the same whatever its
+        ``~draw`` (it draws nothing), so that is left out of its key."""
+        genes = design.view
+        if DRAW in genes and all(n in genes for n in self.distributions) and self.distributions:
+            return Design.make(self.name, {k: v for k, v in genes.items() if k != DRAW}).hash
+        return design.hash
+
     def validate(self, design: Design) -> None:
         for name, value in design.view.items():
+            if name == DRAW:
+                if not isinstance(value, int) or isinstance(value, bool):
+                    raise ValueError(f"{DRAW}: a whole number the objective's values are drawn from")
+                continue
             if not isinstance(value, (type(None), bool, int, float, str)):
                 raise ValueError(f"{name}: a parameter's value is a number, a string, true/false or null")
             known = self.distributions.get(name)
@@ -81,8 +99,10 @@ class ParamSpace(Space):
                 raise ValueError(f"{name}: {value!r} is outside what the objective asks for ({to_json(known)})")
 
     def mutate(self, design: Design, rng: random.Random, operator: str | None = None) -> Mutation:
-        # Operators change the parameters' values as the design stands for them, named or drawn.
-        whole = Design.make(self.name, {**design.view, **self.resolve(design)})
+        # Operators change the parameters' values as the design stands for them, named or drawn; the child names
+        # every known one, so it draws nothing (no ``~draw``).
+        named = {k: v for k, v in design.view.items() if k != DRAW}
+        whole = Design.make(self.name, {**named, **self.resolve(design)})
         mutation = super().mutate(whole, rng, operator)
         if mutation.design == design:
             raise ValueError(f"no operator could change design {design.hash}")

@@ -11,7 +11,7 @@ from typing import Any
 
 from evoforge.design import Design
 from evoforge.objective._distributions import Categorical, Choice, Distribution, FloatRange, IntRange, to_json
-from evoforge.objective._space import drawn
+from evoforge.objective._space import DRAW, drawn
 
 Reporter = Callable[[int, float], bool]  # (step, value) -> whether the trial goes on
 
@@ -81,6 +81,8 @@ class Trial:
         return self._value(name, Categorical(options))
 
     def _value(self, name: str, asked: Distribution) -> Any:
+        if name == DRAW:
+            raise ValueError(f"{DRAW!r} is evoforge's own name; call the parameter something else")
         if name in self.params:
             return self.params[name]
         held = self._genes.get(name)

@@ -24,12 +24,15 @@ Outcomes = Callable[[Design, int], "np.ndarray | None"]
 class AttributionPlan:
     """Which designs to measure: for leave-one-out, the challenger without each change (``variants``); for
     Shapley, the champion with the first j changes of each random ``order`` made (``coalitions``). Designs that
-    the space rejects are left out and their changes reported as not measurable alone."""
+    the space rejects are left out and their changes reported as not measurable alone. A change whose undoing
+    computes the same function (``Space.canonical``: a dead edge, a gene that cannot matter) is ``neutral``: it has
+    no effect, and no retraining is spent to say so."""
 
     method: str
     champion: Design
     challenger: Design
     changes: tuple[Change, ...]
+    neutral: tuple[bool, ...] = ()
     variants: tuple[Design | None, ...] = ()
     orders: tuple[tuple[int, ...], ...] = ()
     coalitions: tuple[tuple[Design | None, ...], ...] = ()
@@ -52,16 +55,25 @@ def plan_attribution(
     champion: Design, challenger: Design, space: Space, max_changes: int, permutations: int, seed: int
 ) -> AttributionPlan:
     found = tuple(changes(champion, challenger))
+    function = space.canonical(challenger)
+    neutral = tuple(_same(space, revert(challenger, c), function) for c in found)
     if len(found) <= max_changes:
-        variants = tuple(_valid(space, revert(challenger, c)) for c in found)
-        return AttributionPlan("leave-one-out", champion, challenger, found, variants=variants)
+        variants = tuple(
+            None if n else _valid(space, revert(challenger, c)) for c, n in zip(found, neutral, strict=True)
+        )
+        return AttributionPlan("leave-one-out", champion, challenger, found, neutral, variants=variants)
     rng = random.Random(seed)
     orders = tuple(tuple(rng.sample(range(len(found)), len(found))) for _ in range(permutations))
     coalitions = tuple(
         tuple(_valid(space, apply(champion, [found[i] for i in order[:j]])) for j in range(1, len(found)))
         for order in orders
     )
-    return AttributionPlan("shapley", champion, challenger, found, orders=orders, coalitions=coalitions)
+    return AttributionPlan("shapley", champion, challenger, found, neutral, orders=orders, coalitions=coalitions)
+
+
+def _same(space: Space, design: Design, function: str) -> bool:
+    valid = _valid(space, design)
+    return valid is not None and space.canonical(valid) == function
 
 
 def _valid(space: Space, design: Design) -> Design | None:
@@ -82,6 +94,9 @@ def attribute(
     samples = _loo(plan, score, seeds) if plan.method == "leave-one-out" else _shapley(plan, score, seeds)
     rows = []
     for i, (change, values) in enumerate(zip(plan.changes, samples, strict=True)):
+        if plan.neutral and plan.neutral[i]:
+            rows.append(ChangeEffect(change.text, change.name, None, "no effect: computes the same function", True))
+            continue
         variant = plan.variants[i] if plan.method == "leave-one-out" else None
         stat = _bootstrapped(plan.challenger, variant, outcomes, seeds, level) if outcomes else None
         if stat is None and values:

@@ -27,7 +27,8 @@ def _branchy(trial: Trial) -> None:
 
 def test_it_waits_for_the_first_result_then_knows_what_was_asked() -> None:
     space = ParamSpace()
-    assert space.waiting and space.sample(random.Random(0)).view == {}
+    first = space.sample(random.Random(0))
+    assert space.waiting and list(first.view) == ["~draw"]  # names nothing: the objective draws every value
     _asked(space, {"kind": "svm"}, _branchy)
     assert not space.waiting and list(space.distributions) == ["kind", "c"]
     _asked(space, {"kind": "tree"}, _branchy)  # the other branch: its parameter is learned too
@@ -64,3 +65,26 @@ def test_a_design_that_names_a_value_outside_the_learned_range_is_refused() -> N
         assert str(exc).startswith("n: 9 is outside what the objective asks for")
     else:
         raise AssertionError("accepted a value outside the range")
+
+
+def test_the_first_trial_draws_other_values_on_another_search_seed() -> None:
+    def ask(design: Design) -> dict:  # type: ignore[type-arg]
+        trial = Trial(design, number=0, seed=0)
+        _branchy(trial)
+        return trial.params
+
+    first = [ask(ParamSpace().sample(random.Random(f"{seed}:0"))) for seed in range(4)]  # a proposer's rng(number)
+    assert len({str(p) for p in first}) == 4
+
+
+def test_a_design_naming_every_known_parameter_computes_the_same_whatever_it_was_drawn_from() -> None:
+    space = ParamSpace()
+    _asked(space, {"kind": "svm"}, _branchy)
+    a = Design.make("params", {"kind": "svm", "c": 2.0, "~draw": 1})
+    b = Design.make("params", {"kind": "svm", "c": 2.0, "~draw": 2})
+    assert a.hash != b.hash and space.canonical(a) == space.canonical(b)
+    assert space.canonical(Design.make("params", {"kind": "svm", "~draw": 1})) != space.canonical(
+        Design.make("params", {"kind": "svm", "~draw": 2})
+    )  # c is drawn from it: another value
+    child = space.mutate(a, random.Random(0))
+    assert "~draw" not in child.design.view and set(child.design.view) == {"kind", "c"}
