@@ -25,6 +25,10 @@ test: lint
 	$(BIN)/pytest
 
 bench: install
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[hpobench]'
+	$(BIN)/python benchmarks/hpo_python_api.py
+	$(BIN)/python benchmarks/optimize_overhead.py --trials 100 300 --repeats 3
+	$(BIN)/python benchmarks/your_model_cnn.py --trials 24 --seeds 2 --workers 2
 	$(BIN)/python benchmarks/nasbench201_search.py
 	$(BIN)/python benchmarks/nasbench201_designer.py --all --seeds 50 --queries 300 --workers 2
 	$(BIN)/python benchmarks/meta_profile_check.py --seeds 30
